@@ -1,0 +1,460 @@
+using System.Text;
+using EventBus.Core.Channels;
+using EventBus.Core.Events;
+using EventBus.Core.Sessions;
+using EventBus.Core.Store;
+
+namespace EventBus.Core.Bus;
+
+/// <summary>
+/// The agent-event-bus contract: each method is one tool. Methods return a reply record, or a <see cref="BusError"/>
+/// for a refusal the caller should read (session not found, deleted); they throw
+/// <see cref="BusValidationException"/> for malformed input. Nothing is written when input is refused.
+/// </summary>
+public sealed class BusService(IEventStore store, IDesktopNotifier notifier, BusOptions options, TimeProvider time)
+{
+    private const string Anonymous = "anonymous";
+    private const string DeletedHint =
+        "This session was unregistered or expired. Call register_session again (the same machine and client_id resumes it).";
+
+    /// <summary>The options in force.</summary>
+    public BusOptions Options => options;
+
+    /// <summary><c>register_session</c>: a new session, or the one with the same (machine, client_id) resumed.</summary>
+    public async Task<object> RegisterSessionAsync(
+        string name, string? machine, string? cwd, string? clientId, CancellationToken cancellationToken)
+    {
+        Validate.Name(name, "name");
+        machine = string.IsNullOrWhiteSpace(machine) ? RepoName.Unknown : machine;
+        Validate.Name(machine, "machine");
+        cwd ??= "";
+        Validate.MaxLength(cwd, BusOptions.MaxCwdLength, "cwd");
+        if (clientId is not null)
+        {
+            Validate.Name(clientId, "client_id");
+        }
+
+        var now = Now();
+        var newId = Guid.NewGuid().ToString();
+        var registration = new NewEvent(
+            "session_registered", $"{name} started on {machine} in {cwd}", newId, now, ChannelName.All, null,
+            SignalLevel.Lifecycle, null, null);
+        var request = new RegisterRequest(
+            name, machine, cwd, RepoName.FromCwd(cwd), clientId, now, newId, () => DisplayIds.Next(Random.Shared), registration);
+
+        var outcome = await store.RegisterAsync(request, cancellationToken);
+        var s = outcome.Session;
+        var cursor = Cursor.Format(outcome.Cursor);
+        var tip = outcome.Resumed
+            ? $"You are '{s.Name}' ({s.DisplayId}), resumed. Your saved cursor is {cursor}: call get_events(session_id=\"{s.SessionId}\", resume=true) to read what you missed."
+            : $"You are '{s.Name}' ({s.DisplayId}). Call get_events(session_id=\"{s.SessionId}\", resume=true) to read new events; direct messages to you go to channel \"session:{s.SessionId}\".";
+        return new RegisterReply(
+            s.SessionId, s.DisplayId, s.Name, s.Machine, s.Cwd, s.Repo, outcome.ActiveSessions, cursor, outcome.Resumed, tip);
+    }
+
+    /// <summary><c>list_sessions</c>: live sessions, most recent heartbeat first.</summary>
+    public async Task<IReadOnlyList<SessionReply>> ListSessionsAsync(CancellationToken cancellationToken)
+    {
+        var now = Now();
+        var sessions = await store.ListLiveSessionsAsync(cancellationToken);
+        return sessions.Select(s => new SessionReply(
+                s.SessionId, s.DisplayId, s.Name, s.Machine, s.Repo, s.Cwd, s.ClientId,
+                Timestamps.ToWire(s.RegisteredAt), Timestamps.ToWire(s.LastHeartbeat),
+                Math.Round((now - s.RegisteredAt).TotalSeconds, 3),
+                ChannelName.ImpliedSubscriptions(s.SessionId, s.Repo, s.Machine)))
+            .ToList();
+    }
+
+    /// <summary><c>list_channels</c>: every channel live sessions are implicitly subscribed to, with counts.</summary>
+    public async Task<IReadOnlyList<ChannelReply>> ListChannelsAsync(CancellationToken cancellationToken)
+    {
+        var sessions = await store.ListLiveSessionsAsync(cancellationToken);
+        return sessions
+            .SelectMany(s => ChannelName.ImpliedSubscriptions(s.SessionId, s.Repo, s.Machine))
+            .GroupBy(c => c, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new ChannelReply(g.Key, g.Count()))
+            .ToList();
+    }
+
+    /// <summary><c>publish_event</c>: stores the event (returning after commit) and refreshes the publisher's heartbeat.</summary>
+    public async Task<object> PublishAsync(PublishRequest request, CancellationToken cancellationToken)
+    {
+        var newEvent = ToNewEvent(request);
+        var outcome = await store.PublishAsync(newEvent, request.SessionId, cancellationToken);
+        var e = outcome.Event;
+        var reply = new PublishReply(e.Id, e.EventType, e.Payload, e.Channel, e.SignalLevel.ToWire())
+        {
+            CorrelationId = e.CorrelationId,
+        };
+        if (outcome.Publisher is { DeletedAt: { } deletedAt } publisher)
+        {
+            reply = reply with
+            {
+                SessionDeleted = true,
+                SessionId = publisher.SessionId,
+                DisplayId = publisher.DisplayId,
+                DeletedAt = Timestamps.ToWire(deletedAt),
+                Hint = DeletedHint,
+            };
+        }
+
+        return reply;
+    }
+
+    /// <summary>Validates a publish request and turns it into an event to store (used by batch publishing too).</summary>
+    public NewEvent ToNewEvent(PublishRequest request)
+    {
+        Validate.Name(request.EventType, "event_type");
+        ArgumentNullException.ThrowIfNull(request.Payload);
+        var payloadBytes = Encoding.UTF8.GetByteCount(request.Payload);
+        if (payloadBytes > options.MaxPayloadBytes)
+        {
+            throw new BusValidationException(
+                $"payload is {payloadBytes} bytes; the limit is {options.MaxPayloadBytes} bytes (EventBus:MaxPayloadBytes).");
+        }
+
+        var channel = request.Channel ?? ChannelName.All;
+        Validate.Name(channel, "channel");
+        if (request.SessionId is not null)
+        {
+            Validate.Name(request.SessionId, "session_id");
+        }
+
+        if (request.Title is not null)
+        {
+            Validate.MaxLength(request.Title, BusOptions.MaxTitleLength, "title");
+        }
+
+        if (request.CorrelationId is not null)
+        {
+            Validate.Name(request.CorrelationId, "correlation_id");
+        }
+
+        if (request.Tags is { } tags)
+        {
+            if (tags.Count > BusOptions.MaxTags)
+            {
+                throw new BusValidationException($"tags has {tags.Count} entries; the limit is {BusOptions.MaxTags}.");
+            }
+
+            foreach (var tag in tags)
+            {
+                Validate.Name(tag, "each tag");
+            }
+        }
+
+        var level = Validate.OptionalLevel(request.SignalLevel, "signal_level");
+        return new NewEvent(
+            request.EventType, request.Payload, request.SessionId ?? Anonymous, Now(), channel, request.CorrelationId,
+            SignalLevels.Resolve(level, channel, request.EventType), request.Title,
+            request.Tags is { Count: > 0 } t ? t.ToArray() : null);
+    }
+
+    /// <summary>
+    /// <c>get_events</c>. With a cursor (given, or the session's saved one on <c>resume</c>) it returns the oldest
+    /// unseen matching events, up to <c>limit</c>, in the requested order. Without one it returns the newest window
+    /// (<c>desc</c>) or the oldest events (<c>asc</c>). A consuming read (session id, not peek, not narrowed by
+    /// channel, event types or correlation id) moves the session's cursor forward, never back.
+    /// </summary>
+    public async Task<object> GetEventsAsync(GetEventsRequest request, CancellationToken cancellationToken)
+    {
+        var limit = request.Limit ?? 50;
+        if (limit is < 1 or > BusOptions.MaxLimit)
+        {
+            throw new BusValidationException($"limit must be between 1 and {BusOptions.MaxLimit} (got {limit}).");
+        }
+
+        var descending = (request.Order ?? "desc") switch
+        {
+            "desc" => true,
+            "asc" => false,
+            var other => throw new BusValidationException($"order must be \"asc\" or \"desc\" (got \"{other}\")."),
+        };
+        long? cursor = null;
+        if (request.Cursor is not null)
+        {
+            cursor = ParseCursor(request.Cursor, "cursor");
+        }
+
+        if (request.Channel is not null)
+        {
+            Validate.Name(request.Channel, "channel");
+        }
+
+        if (request.CorrelationId is not null)
+        {
+            Validate.Name(request.CorrelationId, "correlation_id");
+        }
+
+        if (request.EventTypes is { } types)
+        {
+            if (types.Count > BusOptions.MaxLimit)
+            {
+                throw new BusValidationException($"event_types has {types.Count} entries; the limit is {BusOptions.MaxLimit}.");
+            }
+
+            foreach (var type in types)
+            {
+                Validate.Name(type, "each event type");
+            }
+        }
+
+        var minLevel = Validate.OptionalLevel(request.MinLevel, "min_level");
+        var narrowed = request.Channel is not null || request.EventTypes is { Count: > 0 } || request.CorrelationId is not null;
+
+        Session? session = null;
+        if (request.SessionId is not null)
+        {
+            Validate.Name(request.SessionId, "session_id");
+            session = await store.GetSessionAsync(request.SessionId, cancellationToken);
+            if (session is { DeletedAt: not null })
+            {
+                return DeletedError(session);
+            }
+
+            if (session is null && request.Resume && cursor is null)
+            {
+                return new BusError("Session not found") { Details = { ["session_id"] = request.SessionId } };
+            }
+        }
+
+        if (request.Resume && cursor is null && session is not null)
+        {
+            // Sessions registered by EventBus always have a saved cursor (fix 1); one imported without it starts at the tip.
+            cursor = session.Cursor ?? await store.GetTipAsync(cancellationToken);
+        }
+
+        var query = new EventQuery(
+            cursor ?? (descending ? null : 0), limit, request.Channel,
+            request.EventTypes is { Count: > 0 } ? request.EventTypes : null, request.CorrelationId, minLevel);
+        var page = await store.ReadEventsAsync(query, cancellationToken);
+
+        long nextCursor;
+        if (query.After is { } after)
+        {
+            nextCursor = page.HasMore ? page.Events[^1].Id : Math.Max(after, page.Tip);
+        }
+        else
+        {
+            nextCursor = page.Tip;
+        }
+
+        if (session is not null)
+        {
+            if (!request.Peek && !narrowed)
+            {
+                await store.AdvanceCursorAsync(session.SessionId, nextCursor, Now(), cancellationToken);
+            }
+            else
+            {
+                await store.TouchAsync(session.SessionId, Now(), cancellationToken);
+            }
+        }
+
+        IEnumerable<BusEvent> ordered = descending ? page.Events.Reverse() : page.Events;
+        return new EventsReply(ordered.Select(ToReply).ToList(), Cursor.Format(nextCursor), page.HasMore);
+    }
+
+    /// <summary><c>ack_events</c>: saves a session's cursor; refuses a bad one, one past the tip, or a rewind unless allowed.</summary>
+    public async Task<object> AckAsync(string sessionId, string cursorText, bool allowRewind, CancellationToken cancellationToken)
+    {
+        Validate.Name(sessionId, "session_id");
+        var session = await store.GetSessionAsync(sessionId, cancellationToken);
+        if (session is null)
+        {
+            return NotFound(sessionId);
+        }
+
+        if (session.DeletedAt is not null)
+        {
+            return DeletedError(session);
+        }
+
+        var saved = session.Cursor is { } c ? Cursor.Format(c) : null;
+        if (cursorText.StartsWith('-') && Cursor.TryParse(cursorText[1..], out _))
+        {
+            return AckRefusal($"Cursor must not be negative (got \"{cursorText}\").", sessionId, saved);
+        }
+
+        if (!Cursor.TryParse(cursorText, out var cursor))
+        {
+            return AckRefusal($"Cursor must be the decimal string of an event id, like \"42\" (got \"{cursorText}\").", sessionId, saved);
+        }
+
+        var outcome = await store.AckAsync(sessionId, cursor, allowRewind, Now(), cancellationToken);
+        var previous = outcome.PreviousCursor is { } p ? Cursor.Format(p) : null;
+        return outcome.Status switch
+        {
+            AckStatus.Saved => new AckReply(true, sessionId, Cursor.Format(cursor), previous),
+            AckStatus.NotFound => NotFound(sessionId),
+            AckStatus.Deleted => DeletedError(outcome.Session!),
+            AckStatus.AheadOfTip => AckRefusal(
+                $"Cursor {cursor} is ahead of the newest event ({outcome.Tip}).", sessionId, previous,
+                ("tip", Cursor.Format(outcome.Tip))),
+            AckStatus.Rewind => AckRefusal(
+                $"Cursor {cursor} is behind the saved cursor {previous}; pass allow_rewind=true to move it back.", sessionId, previous),
+            _ => throw new InvalidOperationException($"Unexpected ack status {outcome.Status}."),
+        };
+    }
+
+    /// <summary><c>unregister_session</c>, by session id or by client id (and machine when several match).</summary>
+    public async Task<object> UnregisterAsync(string? sessionId, string? clientId, string? machine, CancellationToken cancellationToken)
+    {
+        Session? session;
+        if (sessionId is not null)
+        {
+            Validate.Name(sessionId, "session_id");
+            session = await store.GetSessionAsync(sessionId, cancellationToken);
+            if (session is null)
+            {
+                return NotFound(sessionId);
+            }
+        }
+        else if (clientId is not null)
+        {
+            Validate.Name(clientId, "client_id");
+            var matches = await store.FindByClientIdAsync(clientId, machine, cancellationToken);
+            var live = matches.Where(m => m.IsLive).ToList();
+            if (live.Count > 1)
+            {
+                return new BusError("Several sessions have this client_id; pass machine or session_id")
+                {
+                    Details = { ["client_id"] = clientId, ["machines"] = live.Select(m => m.Machine).ToList() },
+                };
+            }
+
+            session = live.Count == 1 ? live[0] : matches.FirstOrDefault();
+            if (session is null)
+            {
+                var details = new Dictionary<string, object?> { ["client_id"] = clientId };
+                if (machine is not null)
+                {
+                    details["machine"] = machine;
+                }
+
+                return new BusError("Session not found") { Details = details };
+            }
+        }
+        else
+        {
+            return new BusError("Must provide either session_id or client_id");
+        }
+
+        if (session.DeletedAt is not null)
+        {
+            return DeletedError(session);
+        }
+
+        var farewell = new NewEvent(
+            "session_unregistered", $"{session.Name} ended on {session.Machine}", session.SessionId, Now(), ChannelName.All,
+            null, SignalLevel.Lifecycle, null, null);
+        var stored = await store.UnregisterAsync(session.SessionId, Now(), farewell, cancellationToken);
+        if (stored is null)
+        {
+            var current = await store.GetSessionAsync(session.SessionId, cancellationToken);
+            return current is null ? NotFound(session.SessionId) : DeletedError(current);
+        }
+
+        var active = await store.CountLiveSessionsAsync(cancellationToken);
+        return new UnregisterReply(true, session.SessionId, session.DisplayId, active);
+    }
+
+    /// <summary><c>notify</c>: a desktop notification on the server's machine.</summary>
+    public async Task<NotifyReply> NotifyAsync(string title, string message, bool sound, CancellationToken cancellationToken)
+    {
+        Validate.MaxLength(title, BusOptions.MaxTitleLength, "title");
+        Validate.MaxLength(message, options.MaxPayloadBytes, "message");
+        var shown = await notifier.NotifyAsync(title, message, sound, cancellationToken);
+        return new NotifyReply(shown, title, message);
+    }
+
+    /// <summary>Expires sessions silent for longer than the TTL; returns those expired.</summary>
+    public Task<IReadOnlyList<Session>> ExpireSessionsAsync(CancellationToken cancellationToken)
+    {
+        var now = Now();
+        return store.ExpireSessionsAsync(
+            now - options.SessionTtl, now,
+            s => new NewEvent(
+                "session_unregistered",
+                $"{s.Name} ended on {s.Machine} (expired: no heartbeat for {options.SessionTtl.TotalHours:0.##} h)",
+                s.SessionId, now, ChannelName.All, null, SignalLevel.Lifecycle, null, null),
+            cancellationToken);
+    }
+
+    /// <summary>The wire form of an event.</summary>
+    public static EventReply ToReply(BusEvent e) =>
+        new(e.Id, e.EventType, e.Payload, e.SessionId, Timestamps.ToWire(e.Timestamp), e.Channel, e.CorrelationId,
+            e.SignalLevel.ToWire())
+        {
+            Title = e.Title,
+            Tags = e.Tags,
+        };
+
+    private DateTimeOffset Now() => Timestamps.ToMillisecond(time.GetUtcNow());
+
+    private static long ParseCursor(string text, string parameter)
+    {
+        if (!Cursor.TryParse(text, out var cursor))
+        {
+            throw new BusValidationException(
+                $"{parameter} must be the decimal string of an event id, like \"42\" (got \"{Validate.Preview(text)}\").");
+        }
+
+        return cursor;
+    }
+
+    private static BusError NotFound(string sessionId) =>
+        new("Session not found") { Details = { ["session_id"] = sessionId } };
+
+    private static BusError DeletedError(Session session) =>
+        new("Session deleted")
+        {
+            Details =
+            {
+                ["session_deleted"] = true,
+                ["session_id"] = session.SessionId,
+                ["display_id"] = session.DisplayId,
+                ["deleted_at"] = session.DeletedAt is { } d ? Timestamps.ToWire(d) : null,
+                ["hint"] = DeletedHint,
+            },
+        };
+
+    private static BusError AckRefusal(string message, string sessionId, string? saved, params (string Key, object? Value)[] extra)
+    {
+        var error = new BusError(message)
+        {
+            Details = { ["success"] = false, ["session_id"] = sessionId, ["cursor"] = saved },
+        };
+        foreach (var (key, value) in extra)
+        {
+            error.Details[key] = value;
+        }
+
+        return error;
+    }
+}
+
+/// <summary><c>publish_event</c>'s arguments.</summary>
+public sealed record PublishRequest(
+    string EventType,
+    string Payload,
+    string? SessionId = null,
+    string? Channel = null,
+    string? Title = null,
+    IReadOnlyList<string>? Tags = null,
+    string? CorrelationId = null,
+    string? SignalLevel = null);
+
+/// <summary><c>get_events</c>'s arguments.</summary>
+public sealed record GetEventsRequest(
+    string? Cursor = null,
+    int? Limit = null,
+    string? SessionId = null,
+    string? Order = null,
+    string? Channel = null,
+    bool Resume = false,
+    IReadOnlyList<string>? EventTypes = null,
+    bool Peek = false,
+    string? CorrelationId = null,
+    string? MinLevel = null);

@@ -1,0 +1,41 @@
+using System.Reflection;
+using EventBus.Core.Store;
+using EventBus.Server.Mcp;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace EventBus.Server.Health;
+
+/// <summary><c>GET /health</c>: liveness plus the store's state, for people, scripts and the old CLI's health check.</summary>
+internal static class HealthEndpoints
+{
+    public static readonly string Version =
+        typeof(HealthEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? "0.0.0";
+
+    public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/health", GetHealthAsync).WithName("Health");
+        return endpoints;
+    }
+
+    private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(
+        IEventStore store, McpSessionStore sessions, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var state = await store.GetStateAsync(cancellationToken);
+            return TypedResults.Ok(new HealthReport("ok", "eventbus", Version, new StoreReport(
+                state.Kind, state.Location, state.SchemaVersion, state.Tip, state.LiveSessions, state.Writable), sessions.Count, null));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return TypedResults.Json(
+                new HealthReport("error", "eventbus", Version, null, sessions.Count, ex.Message),
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+
+    internal sealed record HealthReport(string Status, string Service, string Version, StoreReport? Store, int McpSessions, string? Error);
+
+    internal sealed record StoreReport(string Kind, string Path, int SchemaVersion, long LastEventId, int LiveSessions, bool Writable);
+}

@@ -1,0 +1,158 @@
+using System.Net;
+using EventBus.Core.Store;
+using EventBus.Server.Health;
+using EventBus.Sqlite;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+using Serilog;
+using Serilog.Extensions.Logging;
+using ILogger = Microsoft.Extensions.Logging.ILogger;
+
+namespace EventBus.Server.Hosting;
+
+/// <summary>Builds and runs the EventBus host; tests use the same path with their own arguments.</summary>
+public static partial class EventBusApp
+{
+    /// <summary>Builds the host. Throws <see cref="ConfigurationException"/> for bad configuration.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            // appsettings.json ships beside the binary, wherever it is started from.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddEventBusSources(args);
+        var options = ReadServerOptions(builder.Configuration);
+
+        var serilog = new LoggerConfiguration()
+            .MinimumLevel.Verbose() // Microsoft.Extensions.Logging's "Logging" section does the filtering.
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}");
+        if (!string.IsNullOrEmpty(options.LogFile))
+        {
+            serilog.WriteTo.File(options.LogFile, rollingInterval: RollingInterval.Day);
+        }
+
+        builder.Logging.ClearProviders();
+        // AddProvider, not AddSerilog: AddSerilog adds a Trace-level rule for its provider that would override the
+        // "Logging" section (which turns down the MCP SDK's per-request logs, ~25% of throughput).
+        builder.Logging.AddProvider(new SerilogLoggerProvider(serilog.CreateLogger(), dispose: true));
+
+        builder.Services.AddEventBus(builder.Configuration);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            if (options.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+            {
+                kestrel.ListenLocalhost(options.Port);
+            }
+            else
+            {
+                kestrel.Listen(IPAddress.Parse(options.Host), options.Port);
+            }
+        });
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapEventBus();
+        return app;
+    }
+
+    /// <summary>Opens the store (migrating it), starts listening, and logs where.</summary>
+    public static async Task StartEventBusAsync(this WebApplication app, CancellationToken cancellationToken = default)
+    {
+        var store = app.Services.GetRequiredService<IEventStore>();
+        var storeOptions = app.Services.GetRequiredService<IOptions<SqliteStoreOptions>>().Value;
+        try
+        {
+            await store.InitializeAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new ConfigurationException($"cannot open the database {storeOptions.Path}: {ex.Message}", ex);
+        }
+
+        var options = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException ex)
+        {
+            throw new ConfigurationException(
+                $"cannot listen on {options.Host}:{options.Port}: {ex.Message} Is another EventBus running? Pick another port with --port or EVENTBUS_PORT.", ex);
+        }
+
+        var state = await store.GetStateAsync(cancellationToken);
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EventBus");
+        LogStarted(logger, HealthEndpoints.Version, string.Join(", ", ListeningUrls(app)), state.Location, state.SchemaVersion, state.Tip);
+    }
+
+    /// <summary>The base URLs the server listens on (with the real port when 0 was asked for).</summary>
+    public static IReadOnlyList<string> ListeningUrls(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    /// <summary>The process entry point: returns 0 on a clean stop, 2 for bad configuration.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        WebApplication app;
+        try
+        {
+            app = Build(args);
+        }
+        catch (ConfigurationException ex)
+        {
+            await Console.Error.WriteLineAsync($"eventbus: configuration error: {ex.Message}");
+            return 2;
+        }
+
+        await using (app)
+        {
+            try
+            {
+                await app.StartEventBusAsync();
+            }
+            catch (Exception ex) when (ex is ConfigurationException or OptionsValidationException)
+            {
+                await Console.Error.WriteLineAsync($"eventbus: {Describe(ex)}");
+                return 2;
+            }
+
+            await app.WaitForShutdownAsync();
+            return 0;
+        }
+    }
+
+    private static ServerOptions ReadServerOptions(IConfiguration configuration)
+    {
+        try
+        {
+            var options = configuration.GetSection("EventBus").Get<ServerOptions>() ?? new ServerOptions();
+            var bus = configuration.GetSection("EventBus").Get<Core.Bus.BusOptions>() ?? new Core.Bus.BusOptions();
+            var store = configuration.GetSection("EventBus:Store").Get<SqliteStoreOptions>() ?? new SqliteStoreOptions();
+            var result = new ServerOptionsValidator(Options.Create(bus), Options.Create(store)).Validate(null, options);
+            if (result.Failed)
+            {
+                throw new ConfigurationException(string.Join(" ", result.Failures));
+            }
+
+            return options;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Binding failures: "Failed to convert configuration value 'abc' at 'EventBus:Port' to type 'System.Int32'."
+            throw new ConfigurationException(ex.Message, ex);
+        }
+    }
+
+    private static string Describe(Exception ex) => ex is OptionsValidationException v ? string.Join(" ", v.Failures) : ex.Message;
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+        Message = "EventBus {Version} listening on {Urls} (MCP at /mcp); database {Database} (schema v{Schema}, last event id {Tip})")]
+    private static partial void LogStarted(ILogger logger, string version, string urls, string database, int schema, long tip);
+}
+
+/// <summary>A setting or resource the server cannot start with; the message names it.</summary>
+public sealed class ConfigurationException(string message, Exception? inner = null) : Exception(message, inner);

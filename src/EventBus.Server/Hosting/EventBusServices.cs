@@ -1,0 +1,56 @@
+using EventBus.Core.Bus;
+using EventBus.Core.Store;
+using EventBus.Server.Health;
+using EventBus.Server.Mcp;
+using EventBus.Server.Notifications;
+using EventBus.Server.Sessions;
+using EventBus.Sqlite;
+using Microsoft.Extensions.Options;
+using ModelContextProtocol.Server;
+
+namespace EventBus.Server.Hosting;
+
+/// <summary>The wiring: <c>AddEventBus</c> registers everything, <c>MapEventBus</c> maps every endpoint.</summary>
+public static class EventBusServices
+{
+    /// <summary>Registers options (validated at start-up), the store, the bus, MCP and background services.</summary>
+    public static IServiceCollection AddEventBus(this IServiceCollection services, IConfiguration configuration)
+    {
+        var section = configuration.GetSection("EventBus");
+        services.AddOptions<ServerOptions>().Bind(section).ValidateOnStart();
+        services.AddOptions<BusOptions>().Bind(section);
+        services.AddOptions<SqliteStoreOptions>().Bind(section.GetSection("Store"));
+        services.AddOptions<McpHttpOptions>().Bind(section.GetSection("Mcp"));
+        services.AddSingleton<IValidateOptions<ServerOptions>, ServerOptionsValidator>();
+
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+        });
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<SqliteEventStore>(sp => new SqliteEventStore(sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value));
+        services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<SqliteEventStore>());
+        services.AddSingleton<IDesktopNotifier, DesktopNotifier>();
+        services.AddSingleton(sp => new BusService(
+            sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<IDesktopNotifier>(),
+            sp.GetRequiredService<IOptions<BusOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+
+        services.AddSingleton<McpServerOptions>(sp => McpServerSetup.Create(sp.GetRequiredService<BusService>()));
+        services.AddSingleton<McpSessionStore>();
+        services.AddSingleton<McpHttpHandler>();
+        services.AddHostedService<McpSessionPruner>();
+        services.AddSingleton<SessionExpiryService>();
+        services.AddHostedService(sp => sp.GetRequiredService<SessionExpiryService>());
+        return services;
+    }
+
+    /// <summary>Maps <c>/health</c> and <c>/mcp</c> behind the Host/Origin guard.</summary>
+    public static WebApplication MapEventBus(this WebApplication app)
+    {
+        app.UseMiddleware<HostGuard>();
+        app.MapHealth();
+        app.MapMcp();
+        return app;
+    }
+}

@@ -1,0 +1,67 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace EventBus.Server.Hosting;
+
+/// <summary>
+/// DNS-rebinding and cross-site protection: a request whose <c>Host</c> is not one of ours, or whose <c>Origin</c> is a
+/// foreign site, is refused with 403 before it reaches any endpoint.
+/// </summary>
+internal sealed class HostGuard(RequestDelegate next, IOptions<ServerOptions> options)
+{
+    private readonly HashSet<string> _hosts = AllowedHosts(options.Value);
+    private readonly HashSet<string> _origins = new(options.Value.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var host = context.Request.Host.Host;
+        if (!_hosts.Contains("*") && !_hosts.Contains(host))
+        {
+            await Refuse(context, $"Forbidden: Host \"{context.Request.Host}\" is not served here (EventBus:AllowedHosts).");
+            return;
+        }
+
+        var origin = context.Request.Headers.Origin.ToString();
+        if (origin.Length > 0 && !IsAllowedOrigin(origin))
+        {
+            await Refuse(context, $"Forbidden: Origin \"{origin}\" is not allowed (EventBus:AllowedOrigins).");
+            return;
+        }
+
+        await next(context);
+    }
+
+    private bool IsAllowedOrigin(string origin)
+    {
+        if (_origins.Contains(origin.TrimEnd('/')))
+        {
+            return true;
+        }
+
+        // Loopback origins (any port) are the same machine, e.g. a local dashboard or the MCP Inspector.
+        return Uri.TryCreate(origin, UriKind.Absolute, out var uri) && IsLoopbackName(uri.Host);
+    }
+
+    private static Task Refuse(HttpContext context, string message) =>
+        Mcp.JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status403Forbidden, Mcp.JsonRpcReplies.ServerError, message);
+
+    private static bool IsLoopbackName(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
+        (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+
+    private static HashSet<string> AllowedHosts(ServerOptions options)
+    {
+        var hosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "localhost", "127.0.0.1", "[::1]", "::1" };
+        if (!options.IsLoopback && options.Host is not ("0.0.0.0" or "::" or "[::]"))
+        {
+            hosts.Add(options.Host);
+        }
+
+        foreach (var host in options.AllowedHosts)
+        {
+            hosts.Add(host);
+        }
+
+        return hosts;
+    }
+}

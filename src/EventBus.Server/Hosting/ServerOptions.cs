@@ -1,0 +1,88 @@
+using System.Net;
+using EventBus.Core.Bus;
+using EventBus.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace EventBus.Server.Hosting;
+
+/// <summary>
+/// The server's settings, bound from the <c>EventBus</c> section (appsettings.json, <c>EventBus__*</c> environment
+/// variables, <c>EVENTBUS_HOST</c>/<c>EVENTBUS_PORT</c>/<c>EVENTBUS_DB</c>, and the command line).
+/// </summary>
+public sealed class ServerOptions
+{
+    /// <summary>The address to listen on. Default <c>127.0.0.1</c> (this machine only).</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>The TCP port. Default 8080; 0 picks a free port.</summary>
+    public int Port { get; set; } = 8080;
+
+    /// <summary>The largest request body accepted, in bytes. Default 1 MiB.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Extra <c>Host</c> header names accepted besides loopback names and the bind address (DNS-rebinding guard).</summary>
+    public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>Browser origins allowed to call the API besides loopback ones, e.g. <c>https://dash.example</c>.</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>Also write logs to this file (optional).</summary>
+    public string? LogFile { get; set; }
+
+    /// <summary>True when <see cref="Host"/> is a loopback address or name.</summary>
+    public bool IsLoopback =>
+        Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
+        (IPAddress.TryParse(Host, out var address) && IPAddress.IsLoopback(address));
+}
+
+/// <summary>Checks every setting at start-up so a bad value stops the server with a message naming it.</summary>
+internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<SqliteStoreOptions> store)
+    : IValidateOptions<ServerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ServerOptions options)
+    {
+        var errors = new List<string>();
+        if (!options.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) && !IPAddress.TryParse(options.Host, out _))
+        {
+            errors.Add($"EventBus:Host must be an IP address or \"localhost\" (got \"{options.Host}\").");
+        }
+
+        if (options.Port is < 0 or > 65535)
+        {
+            errors.Add($"EventBus:Port must be between 0 and 65535 (got {options.Port}).");
+        }
+
+        if (options.MaxRequestBodyBytes is < 1024 or > 256L * 1024 * 1024)
+        {
+            errors.Add($"EventBus:MaxRequestBodyBytes must be between 1024 and 268435456 (got {options.MaxRequestBodyBytes}).");
+        }
+
+        var b = bus.Value;
+        if (b.MaxPayloadBytes < 1 || b.MaxPayloadBytes > options.MaxRequestBodyBytes / 2)
+        {
+            errors.Add($"EventBus:MaxPayloadBytes must be between 1 and half of EventBus:MaxRequestBodyBytes ({options.MaxRequestBodyBytes / 2}) (got {b.MaxPayloadBytes}).");
+        }
+
+        if (b.SessionTtl <= TimeSpan.Zero)
+        {
+            errors.Add($"EventBus:SessionTtl must be positive, e.g. \"24:00:00\" (got {b.SessionTtl}).");
+        }
+
+        if (b.ExpiryInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"EventBus:ExpiryInterval must be positive, e.g. \"00:01:00\" (got {b.ExpiryInterval}).");
+        }
+
+        if (string.IsNullOrWhiteSpace(store.Value.Path))
+        {
+            errors.Add("EventBus:Store:Path (EVENTBUS_DB) must name a database file.");
+        }
+
+        if (store.Value.MaxGroupSize is < 1 or > 10_000)
+        {
+            errors.Add($"EventBus:Store:MaxGroupSize must be between 1 and 10000 (got {store.Value.MaxGroupSize}).");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,360 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using ModelContextProtocol.Protocol;
+
+namespace EventBus.Server.Mcp;
+
+/// <summary>
+/// <c>POST/GET/DELETE /mcp</c>: the Streamable HTTP binding on ModelContextProtocol.Core's transport.
+/// POSTs go through the SDK (stateful by <c>Mcp-Session-Id</c>, or stateless for a session-less request that is
+/// not <c>initialize</c>); the GET stream is ours, so clients can drop and reopen it.
+/// </summary>
+internal sealed partial class McpHttpHandler(
+    McpSessionStore sessions,
+    IOptions<McpHttpOptions> options,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime,
+    ILogger<McpHttpHandler> logger)
+{
+    public const string SessionHeader = "Mcp-Session-Id";
+    public const string ProtocolVersionHeader = "MCP-Protocol-Version";
+
+    /// <summary>Revisions whose <c>MCP-Protocol-Version</c> header we accept.</summary>
+    public static readonly IReadOnlyList<string> ProtocolVersions = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
+
+    public async Task PostAsync(HttpContext context)
+    {
+        if (!Accepts(context.Request, "application/json") || !Accepts(context.Request, "text/event-stream"))
+        {
+            await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status406NotAcceptable, JsonRpcReplies.ServerError,
+                "Not Acceptable: the Accept header must include both application/json and text/event-stream.");
+            return;
+        }
+
+        if (context.Request.ContentType is { } contentType &&
+            !(MediaTypeHeaderValue.TryParse(contentType, out var type) && type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)))
+        {
+            await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status415UnsupportedMediaType, JsonRpcReplies.ServerError,
+                $"Unsupported Media Type: send the JSON-RPC message as application/json (got \"{contentType}\").");
+            return;
+        }
+
+        var message = await McpRequestBody.ReadAsync(context);
+        if (message is null)
+        {
+            return;
+        }
+
+        // Newer clients probe revision 2026-07-28 first; a plain "method not found" makes them fall back to
+        // initialize with 2025-11-25, the revision that still has the GET stream push needs.
+        if (message is JsonRpcRequest { Method: "server/discover" } discover)
+        {
+            await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status200OK, JsonRpcReplies.MethodNotFound,
+                "Method not found: server/discover. This server negotiates with initialize (protocol 2025-11-25).", discover.Id);
+            return;
+        }
+
+        if (!await CheckProtocolVersionAsync(context))
+        {
+            return;
+        }
+
+        var sessionId = context.Request.Headers[SessionHeader].ToString();
+        if (string.IsNullOrEmpty(sessionId))
+        {
+            if (message is JsonRpcRequest { Method: "initialize" })
+            {
+                var created = sessions.Create();
+                if (created is null)
+                {
+                    await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, JsonRpcReplies.ServerError,
+                        $"Too many MCP sessions are open (EventBus:Mcp:MaxSessions = {options.Value.MaxSessions}); try again later.");
+                    return;
+                }
+
+                await RunPostAsync(context, created, message);
+                return;
+            }
+
+            await RunStatelessAsync(context, message);
+            return;
+        }
+
+        if (!sessions.TryGet(sessionId, out var session))
+        {
+            await SessionNotFoundAsync(context);
+            return;
+        }
+
+        await RunPostAsync(context, session, message);
+    }
+
+    public async Task GetAsync(HttpContext context)
+    {
+        if (!Accepts(context.Request, "text/event-stream"))
+        {
+            await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status406NotAcceptable, JsonRpcReplies.ServerError,
+                "Not Acceptable: the Accept header must include text/event-stream.");
+            return;
+        }
+
+        var sessionId = context.Request.Headers[SessionHeader].ToString();
+        if (string.IsNullOrEmpty(sessionId))
+        {
+            await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status400BadRequest, JsonRpcReplies.ServerError,
+                "Bad Request: the GET stream belongs to a session; send the Mcp-Session-Id header returned by initialize.");
+            return;
+        }
+
+        if (!await CheckProtocolVersionAsync(context))
+        {
+            return;
+        }
+
+        if (!sessions.TryGet(sessionId, out var session))
+        {
+            await SessionNotFoundAsync(context);
+            return;
+        }
+
+        var stream = new SessionEventStream(options.Value.StreamQueueCapacity, context.Abort);
+        if (!session.TryAttach(stream))
+        {
+            await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status409Conflict, JsonRpcReplies.ServerError,
+                "Conflict: this session already has an open GET stream; close it before opening another.");
+            return;
+        }
+
+        try
+        {
+            context.Response.Headers[SessionHeader] = session.Id;
+            PrepareEventStream(context);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(
+                context.RequestAborted, lifetime.ApplicationStopping, session.Closed);
+            await stream.PumpAsync(context.Response.Body, time, options.Value.KeepAliveInterval, stop.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            // The client went away, the session closed, or the server is stopping: all normal ends of a stream.
+        }
+        finally
+        {
+            session.Detach(stream);
+            stream.Complete();
+            if (stream.WasCutOff)
+            {
+                LogCutOff(logger, session.Id);
+            }
+        }
+    }
+
+    public async Task DeleteAsync(HttpContext context)
+    {
+        var sessionId = context.Request.Headers[SessionHeader].ToString();
+        if (string.IsNullOrEmpty(sessionId))
+        {
+            await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status400BadRequest, JsonRpcReplies.ServerError,
+                "Bad Request: send the Mcp-Session-Id header of the session to close.");
+            return;
+        }
+
+        if (!await sessions.CloseAsync(sessionId, "deleted by client"))
+        {
+            await SessionNotFoundAsync(context);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status200OK;
+    }
+
+    private static async Task RunPostAsync(HttpContext context, McpHttpSession session, JsonRpcMessage message)
+    {
+        context.Response.Headers[SessionHeader] = session.Id;
+        using var scope = session.BeginRequest();
+        if (message is JsonRpcRequest)
+        {
+            PrepareEventStream(context);
+        }
+
+        var wrote = await session.Transport.HandlePostRequestAsync(message, context.Response.Body, context.RequestAborted);
+        Accepted(context, wrote);
+    }
+
+    private async Task RunStatelessAsync(HttpContext context, JsonRpcMessage message)
+    {
+        var (transport, server) = sessions.CreateStateless();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var run = server.RunAsync(stop.Token);
+        try
+        {
+            if (message is JsonRpcRequest)
+            {
+                PrepareEventStream(context);
+            }
+
+            var wrote = await transport.HandlePostRequestAsync(message, context.Response.Body, stop.Token);
+            Accepted(context, wrote);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await transport.DisposeAsync();
+            try
+            {
+                await run;
+            }
+            catch (OperationCanceledException)
+            {
+                // The throwaway server stops by cancellation.
+            }
+
+            await server.DisposeAsync();
+        }
+    }
+
+    /// <summary>A POST that carried only a notification or a response writes nothing: 202 with no content type.</summary>
+    private static void Accepted(HttpContext context, bool wrote)
+    {
+        if (!wrote && !context.Response.HasStarted)
+        {
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
+            context.Response.ContentType = null;
+            context.Response.Headers.CacheControl = default;
+        }
+    }
+
+    private static void PrepareEventStream(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache, no-store";
+        // Tells proxies (nginx) not to buffer either.
+        context.Response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+    }
+
+    private static async Task<bool> CheckProtocolVersionAsync(HttpContext context)
+    {
+        var version = context.Request.Headers[ProtocolVersionHeader].ToString();
+        if (string.IsNullOrEmpty(version) || ProtocolVersions.Contains(version))
+        {
+            return true;
+        }
+
+        await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status400BadRequest, JsonRpcReplies.ServerError,
+            $"Bad Request: unsupported MCP-Protocol-Version \"{version}\"; supported: {string.Join(", ", ProtocolVersions)}.");
+        return false;
+    }
+
+    private static Task SessionNotFoundAsync(HttpContext context) =>
+        // -32001 is what the TypeScript SDK uses; clients answer a 404 by initializing a new session.
+        JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status404NotFound, -32001,
+            "Session not found: it expired or was closed. Send initialize without Mcp-Session-Id to start a new one.");
+
+    private static bool Accepts(HttpRequest request, string mediaType)
+    {
+        var accept = request.GetTypedHeaders().Accept;
+        foreach (var value in accept)
+        {
+            var type = value.MediaType.Value;
+            if (type is null)
+            {
+                continue;
+            }
+
+            if (type.Equals(mediaType, StringComparison.OrdinalIgnoreCase) || type == "*/*" ||
+                (type.EndsWith("/*", StringComparison.Ordinal) &&
+                 mediaType.StartsWith(type[..^1], StringComparison.OrdinalIgnoreCase)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Warning,
+        Message = "MCP session {SessionId}: GET stream cut off because its reader stopped reading")]
+    private static partial void LogCutOff(ILogger logger, string sessionId);
+}
+
+/// <summary>Reads a POST body into one JSON-RPC message, answering 400/413 itself when it cannot.</summary>
+internal static class McpRequestBody
+{
+    public static async Task<JsonRpcMessage?> ReadAsync(HttpContext context)
+    {
+        var limit = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+        if (limit is { } max && context.Request.ContentLength > max)
+        {
+            await TooLargeAsync(context, max);
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        try
+        {
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await TooLargeAsync(context, limit ?? 0);
+            return null;
+        }
+
+        var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        try
+        {
+            var trimmed = bytes.Span.TrimStart(" \t\r\n"u8);
+            if (trimmed.Length > 0 && trimmed[0] == (byte)'[')
+            {
+                await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status400BadRequest, JsonRpcReplies.InvalidRequest,
+                    "Invalid Request: JSON-RPC batches are not supported; send one message per POST.");
+                return null;
+            }
+
+            var message = JsonSerializer.Deserialize<JsonRpcMessage>(bytes.Span, McpJson.Options);
+            if (message is not null)
+            {
+                return message;
+            }
+        }
+        catch (JsonException ex) when (!IsJson(bytes.Span))
+        {
+            await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status400BadRequest, JsonRpcReplies.ParseError,
+                $"Parse error: the body is not valid JSON ({ex.Message})");
+            return null;
+        }
+        catch (JsonException)
+        {
+            // Valid JSON that is not a JSON-RPC message: answered below.
+        }
+
+        await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status400BadRequest, JsonRpcReplies.InvalidRequest,
+            "Invalid Request: the body is JSON but not a JSON-RPC 2.0 message (expected \"jsonrpc\": \"2.0\" and a \"method\", or a response).");
+        return null;
+    }
+
+    private static bool IsJson(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(bytes);
+            while (reader.Read())
+            {
+            }
+
+            return bytes.Length > 0;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static Task TooLargeAsync(HttpContext context, long max) =>
+        JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, JsonRpcReplies.ServerError,
+            $"Payload Too Large: the request body exceeds {max} bytes (EventBus:MaxRequestBodyBytes).");
+}

@@ -1,0 +1,88 @@
+using ModelContextProtocol.Server;
+
+namespace EventBus.Server.Mcp;
+
+/// <summary>
+/// One stateful MCP session: the SDK's transport and server for its POSTs, and at most one GET stream of our own.
+/// The session outlives its GET stream: a client may drop the stream and open it again.
+/// </summary>
+internal sealed class McpHttpSession(string id, StreamableHttpServerTransport transport, McpServer server, TimeProvider time)
+    : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _lifetime = new();
+    private SessionEventStream? _stream;
+    private long _lastActivity = time.GetTimestamp();
+    private int _activeRequests;
+    private int _disposed;
+
+    public string Id => id;
+
+    public StreamableHttpServerTransport Transport => transport;
+
+    public McpServer Server => server;
+
+    /// <summary>Cancelled when the session closes (DELETE, idle pruning, shutdown).</summary>
+    public CancellationToken Closed => _lifetime.Token;
+
+    public Task RunTask { get; private set; } = Task.CompletedTask;
+
+    /// <summary>The open GET stream, if any.</summary>
+    public SessionEventStream? Stream => Volatile.Read(ref _stream);
+
+    public void Start() => RunTask = server.RunAsync(_lifetime.Token);
+
+    /// <summary>Marks a request in flight (the session is not idle while it runs).</summary>
+    public RequestScope BeginRequest()
+    {
+        Interlocked.Increment(ref _activeRequests);
+        Touch();
+        return new RequestScope(this);
+    }
+
+    /// <summary>Attaches a GET stream; false if one is already open.</summary>
+    public bool TryAttach(SessionEventStream stream) => Interlocked.CompareExchange(ref _stream, stream, null) is null;
+
+    public void Detach(SessionEventStream stream)
+    {
+        Interlocked.CompareExchange(ref _stream, null, stream);
+        Touch();
+    }
+
+    public bool IsIdle(TimeSpan timeout) =>
+        Volatile.Read(ref _activeRequests) == 0 && Stream is null &&
+        time.GetElapsedTime(Interlocked.Read(ref _lastActivity)) > timeout;
+
+    private void Touch() => Interlocked.Exchange(ref _lastActivity, time.GetTimestamp());
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _lifetime.CancelAsync();
+        Stream?.Complete();
+        await transport.DisposeAsync();
+        try
+        {
+            await RunTask;
+        }
+        catch (OperationCanceledException)
+        {
+            // The run loop ends by cancellation: that is how a session closes.
+        }
+
+        await server.DisposeAsync();
+        _lifetime.Dispose();
+    }
+
+    public readonly struct RequestScope(McpHttpSession session) : IDisposable
+    {
+        public void Dispose()
+        {
+            Interlocked.Decrement(ref session._activeRequests);
+            session.Touch();
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using EventBus.Core.Bus;
+using EventBus.Server.Health;
+using EventBus.Server.Tools;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace EventBus.Server.Mcp;
+
+/// <summary>What every MCP session of this server offers: identity, instructions, capabilities, the bus tools.</summary>
+internal static class McpServerSetup
+{
+    public const string Instructions =
+        """
+        EventBus connects you with other agent sessions (on this and other machines) and with external systems.
+        Start with register_session (pass your machine, cwd and a stable client_id); keep your session_id.
+        Read what is new with get_events(session_id=..., resume=true); it returns only events you have not seen and
+        remembers your position. Send with publish_event: channel "all" for everyone, "session:<session_id>" for one
+        session (see list_sessions). Mark requests for help or failures as actionable so others notice them.
+        """;
+
+    public static McpServerOptions Create(BusService bus)
+    {
+        var tools = new McpServerPrimitiveCollection<McpServerTool>();
+        foreach (var tool in BusToolCatalog.Create(bus))
+        {
+            tools.Add(tool);
+        }
+
+        // Logging is deprecated from revision 2026-07-28 (MCP9005) but part of the 2025-11-25 revision we serve,
+        // and clients (and the conformance suite) send logging/setLevel.
+#pragma warning disable MCP9005
+        var options = new McpServerOptions
+        {
+            ServerInfo = new Implementation { Name = "eventbus", Title = "EventBus", Version = HealthEndpoints.Version },
+            ServerInstructions = Instructions,
+            Capabilities = new ServerCapabilities
+            {
+                Tools = new ToolsCapability { ListChanged = false },
+                Logging = new LoggingCapability(),
+            },
+            ToolCollection = tools,
+        };
+        // Accept logging/setLevel (clients send it); the bus does not forward server logs to clients.
+        options.Handlers.SetLoggingLevelHandler = static (_, _) => ValueTask.FromResult(new EmptyResult());
+#pragma warning restore MCP9005
+        return options;
+    }
+}

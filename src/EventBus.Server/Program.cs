@@ -1,0 +1,3 @@
+using EventBus.Server.Hosting;
+
+return await EventBusApp.RunAsync(args);

@@ -1,0 +1,98 @@
+using System.Text;
+using System.Text.Json;
+using EventBus.Core.Bus;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace EventBus.Server.Tools;
+
+/// <summary>What a tool handler gets: its arguments and the MCP session it was called on.</summary>
+internal sealed record ToolCall(ToolArguments Args, McpServer Server);
+
+/// <summary>
+/// One bus tool. Results go out twice, as the old agent-event-bus clients read them: as
+/// <c>structuredContent.result</c> and as JSON text in <c>content[0].text</c>. Bad input is a tool error
+/// (<c>isError: true</c>) whose text says what was wrong.
+/// </summary>
+internal sealed class BusTool : McpServerTool
+{
+    private readonly Func<ToolCall, CancellationToken, Task<object>> _handler;
+    private readonly IReadOnlyCollection<string> _parameters;
+
+    public BusTool(string name, string title, string description, ToolSchema schema, ToolAnnotations annotations,
+        Func<ToolCall, CancellationToken, Task<object>> handler)
+    {
+        _handler = handler;
+        _parameters = schema.Names;
+        annotations.Title = title;
+        ProtocolTool = new Tool
+        {
+            Name = name,
+            Title = title,
+            Description = description,
+            InputSchema = schema.Build(),
+            Annotations = annotations,
+        };
+    }
+
+    public override Tool ProtocolTool { get; }
+
+    public override IReadOnlyList<object> Metadata => [];
+
+    public override async ValueTask<CallToolResult> InvokeAsync(
+        RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
+    {
+        var name = ProtocolTool.Name;
+        try
+        {
+            var arguments = request.Params?.Arguments;
+            ToolArguments.RejectUnknown(name, arguments, _parameters);
+            var result = await _handler(new ToolCall(new ToolArguments(name, arguments), request.Server), cancellationToken);
+            return Success(result);
+        }
+        catch (ToolArgumentException ex)
+        {
+            return Error(ex.Message);
+        }
+        catch (BusValidationException ex)
+        {
+            return Error($"{name}: {ex.Message}");
+        }
+    }
+
+    /// <summary>A result carried both ways the old clients read.</summary>
+    public static CallToolResult Success(object result)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(result, result.GetType(), ToolJson.Options);
+        return new CallToolResult
+        {
+            Content = [new TextContentBlock { Text = Encoding.UTF8.GetString(json) }],
+            StructuredContent = Wrap(json),
+        };
+    }
+
+    /// <summary>
+    /// A tool error: the text is for the agent; <c>structuredContent.result.error</c> carries the same message for
+    /// scripts that read the structured form.
+    /// </summary>
+    public static CallToolResult Error(string message)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(new BusError(message), ToolJson.Options);
+        return new CallToolResult
+        {
+            IsError = true,
+            Content = [new TextContentBlock { Text = message }],
+            StructuredContent = Wrap(json),
+        };
+    }
+
+    private static JsonElement Wrap(byte[] json)
+    {
+        var wrapped = new byte[json.Length + 11];
+        "{\"result\":"u8.CopyTo(wrapped);
+        json.CopyTo(wrapped, 10);
+        wrapped[^1] = (byte)'}';
+        using var document = JsonDocument.Parse(wrapped);
+        return document.RootElement.Clone();
+    }
+}

@@ -1,0 +1,108 @@
+using System.Text;
+using System.Text.Json;
+using EventBus.Core.Events;
+using EventBus.Core.Store;
+using Microsoft.Data.Sqlite;
+
+namespace EventBus.Sqlite;
+
+/// <summary>Turns an <see cref="EventQuery"/> into one indexed range scan.</summary>
+internal static class EventReader
+{
+    private const string Columns = "id, event_type, payload, session_id, timestamp_ms, channel, correlation_id, signal_level, title, tags";
+
+    public static EventPage Read(SqliteConnection connection, EventQuery query)
+    {
+        long tip;
+        using (var tipCommand = connection.CreateCommand())
+        {
+            tipCommand.CommandText = Sql.Tip;
+            tip = (long)tipCommand.ExecuteScalar()!;
+        }
+
+        using var command = connection.CreateCommand();
+        var sql = new StringBuilder("SELECT ").Append(Columns).Append(" FROM events WHERE id <= $tip");
+        command.Parameters.AddWithValue("$tip", tip);
+        if (query.After is { } after)
+        {
+            sql.Append(" AND id > $after");
+            command.Parameters.AddWithValue("$after", after);
+        }
+
+        if (query.Channel is { } channel)
+        {
+            sql.Append(" AND channel = $channel");
+            command.Parameters.AddWithValue("$channel", channel);
+        }
+
+        if (query.EventTypes is { Count: > 0 } types)
+        {
+            sql.Append(" AND event_type IN (");
+            for (var i = 0; i < types.Count; i++)
+            {
+                sql.Append(i == 0 ? "$t" : ", $t").Append(i);
+                command.Parameters.AddWithValue("$t" + i, types[i]);
+            }
+
+            sql.Append(')');
+        }
+
+        if (query.CorrelationId is { } correlation)
+        {
+            sql.Append(" AND correlation_id = $correlation");
+            command.Parameters.AddWithValue("$correlation", correlation);
+        }
+
+        switch (query.MinLevel)
+        {
+            case SignalLevel.Actionable:
+                // Equality keeps ix_events_level usable as an id-ordered scan of only the loud events.
+                sql.Append(" AND signal_level = ").Append((int)SignalLevel.Actionable);
+                break;
+            case SignalLevel.Info:
+                // Most events are info or louder: filter while scanning by id (the unary + keeps the planner off the level index).
+                sql.Append(" AND +signal_level >= ").Append((int)SignalLevel.Info);
+                break;
+        }
+
+        sql.Append(query.After is null ? " ORDER BY id DESC" : " ORDER BY id ASC").Append(" LIMIT $limit");
+        command.Parameters.AddWithValue("$limit", query.Limit + 1);
+        command.CommandText = sql.ToString();
+
+        var events = new List<BusEvent>(Math.Min(query.Limit + 1, 64));
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                events.Add(Map(reader));
+            }
+        }
+
+        var hasMore = events.Count > query.Limit;
+        if (hasMore)
+        {
+            events.RemoveAt(events.Count - 1);
+        }
+
+        if (query.After is null)
+        {
+            events.Reverse();
+        }
+
+        return new EventPage(events, hasMore, tip);
+    }
+
+    public static string SerializeTags(IReadOnlyList<string> tags) => JsonSerializer.Serialize(tags, TagsJson.Default.IReadOnlyListString);
+
+    private static BusEvent Map(SqliteDataReader r) => new(
+        r.GetInt64(0),
+        r.GetString(1),
+        r.GetString(2),
+        r.GetString(3),
+        DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
+        r.GetString(5),
+        r.IsDBNull(6) ? null : r.GetString(6),
+        (SignalLevel)r.GetInt32(7),
+        r.IsDBNull(8) ? null : r.GetString(8),
+        r.IsDBNull(9) ? null : JsonSerializer.Deserialize(r.GetString(9), TagsJson.Default.IReadOnlyListString));
+}

@@ -1,0 +1,367 @@
+using Dapper;
+using EventBus.Core.Events;
+using EventBus.Core.Sessions;
+using EventBus.Core.Store;
+using Microsoft.Data.Sqlite;
+
+namespace EventBus.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode, one writer that commits in groups, many concurrent readers.
+/// </summary>
+public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
+{
+    private readonly SqliteStoreOptions _options;
+    private readonly string _connectionString;
+    private readonly ReaderPool _readers;
+    private SqliteWriter? _writer;
+    private int _schemaVersion;
+
+    /// <summary>Creates the store; call <see cref="InitializeAsync"/> before use.</summary>
+    /// <param name="options">Where the file is and how durable commits are.</param>
+    /// <param name="committed">Called after each commit that added events, with the newest id (wakes waiters).</param>
+    public SqliteEventStore(SqliteStoreOptions options, Action<long>? committed = null)
+    {
+        _options = options;
+        Committed = committed;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = options.Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            // Connections are pooled here (configured once each), not by the provider.
+            Pooling = false,
+        }.ToString();
+        _readers = new ReaderPool(OpenConnection);
+    }
+
+    /// <summary>Called after each commit that added events.</summary>
+    public Action<long>? Committed { get; set; }
+
+    /// <inheritdoc />
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(_options.Path));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var connection = OpenConnection();
+        try
+        {
+            connection.Execute("PRAGMA journal_mode = WAL;");
+            _schemaVersion = Migrations.Apply(connection);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+
+        _writer = new SqliteWriter(connection, _options.MaxGroupSize, tip => Committed?.Invoke(tip));
+    }
+
+    /// <inheritdoc />
+    public Task<StoreState> GetStateAsync(CancellationToken cancellationToken) =>
+        ReadAsync(c =>
+        {
+            var tip = c.ExecuteScalar<long>(Sql.Tip);
+            var live = c.ExecuteScalar<int>(Sql.CountLive);
+            return new StoreState("sqlite", Path.GetFullPath(_options.Path), _schemaVersion, tip, live, _writer is not null);
+        });
+
+    /// <inheritdoc />
+    public Task<PublishOutcome> PublishAsync(NewEvent newEvent, string? publisherSessionId, CancellationToken cancellationToken) =>
+        Writer.ExecuteAsync(w =>
+        {
+            Session? publisher = null;
+            if (publisherSessionId is not null)
+            {
+                publisher = GetSession(w, publisherSessionId);
+                if (publisher is { IsLive: true })
+                {
+                    Touch(w, publisherSessionId, newEvent.Timestamp);
+                }
+            }
+
+            return new PublishOutcome(Insert(w, newEvent), publisher);
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<BusEvent>> AppendAsync(IReadOnlyList<NewEvent> newEvents, CancellationToken cancellationToken) =>
+        Writer.ExecuteAsync<IReadOnlyList<BusEvent>>(w => newEvents.Select(e => Insert(w, e)).ToList(), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<RegisterOutcome> RegisterAsync(RegisterRequest request, CancellationToken cancellationToken) =>
+        Writer.ExecuteAsync(w =>
+        {
+            var c = w.Connection;
+            var nowMs = request.Now.ToUnixTimeMilliseconds();
+            if (request.ClientId is not null)
+            {
+                var existing = c.QuerySingleOrDefault<SessionRow>(
+                    Sql.SelectSession + " WHERE machine = @Machine AND client_id = @ClientId",
+                    new { request.Machine, request.ClientId }, w.Transaction);
+                if (existing is not null)
+                {
+                    var tip = c.ExecuteScalar<long>(Sql.Tip, transaction: w.Transaction);
+                    c.Execute(
+                        """
+                        UPDATE sessions SET name = @Name, cwd = @Cwd, repo = @Repo, last_heartbeat_ms = @Now,
+                            deleted_at_ms = NULL, cursor = COALESCE(cursor, @Tip)
+                        WHERE session_id = @Id
+                        """,
+                        new { request.Name, request.Cwd, request.Repo, Now = nowMs, Tip = tip, Id = existing.SessionId },
+                        w.Transaction);
+                    var resumed = GetSession(w, existing.SessionId)!;
+                    return new RegisterOutcome(resumed, true, resumed.Cursor ?? tip, CountLive(w));
+                }
+            }
+
+            var displayId = UniqueDisplayId(w, request.NextDisplayId);
+            c.Execute(
+                """
+                INSERT INTO sessions (session_id, display_id, name, machine, cwd, repo, client_id,
+                    registered_at_ms, last_heartbeat_ms, cursor, deleted_at_ms)
+                VALUES (@Id, @DisplayId, @Name, @Machine, @Cwd, @Repo, @ClientId, @Now, @Now, NULL, NULL)
+                """,
+                new
+                {
+                    Id = request.NewSessionId,
+                    DisplayId = displayId,
+                    request.Name,
+                    request.Machine,
+                    request.Cwd,
+                    request.Repo,
+                    request.ClientId,
+                    Now = nowMs,
+                },
+                w.Transaction);
+            var registered = Insert(w, request.Registration);
+            // Fix 1: the saved cursor starts at the session's own registration event, the tip at registration,
+            // so everything published afterwards reaches its first resume read.
+            c.Execute("UPDATE sessions SET cursor = @Cursor WHERE session_id = @Id",
+                new { Cursor = registered.Id, Id = request.NewSessionId }, w.Transaction);
+            var session = GetSession(w, request.NewSessionId)!;
+            return new RegisterOutcome(session, false, registered.Id, CountLive(w));
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<BusEvent?> UnregisterAsync(string sessionId, DateTimeOffset now, NewEvent farewell, CancellationToken cancellationToken) =>
+        Writer.ExecuteAsync(w =>
+        {
+            var changed = w.Connection.Execute(
+                "UPDATE sessions SET deleted_at_ms = @Now WHERE session_id = @Id AND deleted_at_ms IS NULL",
+                new { Now = now.ToUnixTimeMilliseconds(), Id = sessionId }, w.Transaction);
+            return changed == 0 ? null : Insert(w, farewell);
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<Session>> ExpireSessionsAsync(
+        DateTimeOffset cutoff, DateTimeOffset now, Func<Session, NewEvent> farewell, CancellationToken cancellationToken) =>
+        Writer.ExecuteAsync<IReadOnlyList<Session>>(w =>
+        {
+            var stale = w.Connection.Query<SessionRow>(
+                    Sql.SelectSession + " WHERE deleted_at_ms IS NULL AND last_heartbeat_ms < @Cutoff",
+                    new { Cutoff = cutoff.ToUnixTimeMilliseconds() }, w.Transaction)
+                .Select(r => r.ToSession())
+                .ToList();
+            foreach (var session in stale)
+            {
+                w.Connection.Execute(
+                    "UPDATE sessions SET deleted_at_ms = @Now WHERE session_id = @Id",
+                    new { Now = now.ToUnixTimeMilliseconds(), Id = session.SessionId }, w.Transaction);
+                Insert(w, farewell(session));
+            }
+
+            return stale.Select(s => s with { DeletedAt = now }).ToList();
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task AdvanceCursorAsync(string sessionId, long cursor, DateTimeOffset now, CancellationToken cancellationToken) =>
+        Writer.ExecuteAsync(w =>
+        {
+            // Fix 2: MAX() keeps a consuming read from ever moving the cursor backwards.
+            var command = w.Command(
+                """
+                UPDATE sessions SET cursor = MAX(COALESCE(cursor, 0), $cursor), last_heartbeat_ms = $now
+                WHERE session_id = $id AND deleted_at_ms IS NULL
+                """);
+            command.Parameters.Clear();
+            command.Parameters.AddWithValue("$cursor", cursor);
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$id", sessionId);
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task TouchAsync(string sessionId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        Writer.ExecuteAsync(w => Touch(w, sessionId, now), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<AckOutcome> AckAsync(string sessionId, long cursor, bool allowRewind, DateTimeOffset now, CancellationToken cancellationToken) =>
+        Writer.ExecuteAsync(w =>
+        {
+            var session = GetSession(w, sessionId);
+            var tip = w.Connection.ExecuteScalar<long>(Sql.Tip, transaction: w.Transaction);
+            if (session is null)
+            {
+                return new AckOutcome(AckStatus.NotFound, null, null, tip);
+            }
+
+            if (!session.IsLive)
+            {
+                return new AckOutcome(AckStatus.Deleted, session, session.Cursor, tip);
+            }
+
+            if (cursor > tip)
+            {
+                return new AckOutcome(AckStatus.AheadOfTip, session, session.Cursor, tip);
+            }
+
+            if (session.Cursor is { } saved && cursor < saved && !allowRewind)
+            {
+                return new AckOutcome(AckStatus.Rewind, session, saved, tip);
+            }
+
+            w.Connection.Execute(
+                "UPDATE sessions SET cursor = @Cursor, last_heartbeat_ms = @Now WHERE session_id = @Id",
+                new { Cursor = cursor, Now = now.ToUnixTimeMilliseconds(), Id = sessionId }, w.Transaction);
+            return new AckOutcome(AckStatus.Saved, session with { Cursor = cursor }, session.Cursor, tip);
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Session?> GetSessionAsync(string sessionId, CancellationToken cancellationToken) =>
+        ReadAsync(c => c.QuerySingleOrDefault<SessionRow>(Sql.SelectSession + " WHERE session_id = @Id", new { Id = sessionId })?.ToSession());
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<Session>> FindByClientIdAsync(string clientId, string? machine, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<Session>>(c => c.Query<SessionRow>(
+                Sql.SelectSession +
+                """
+                 WHERE client_id = @ClientId AND (@Machine IS NULL OR machine = @Machine)
+                 ORDER BY deleted_at_ms IS NOT NULL, last_heartbeat_ms DESC
+                """,
+                new { ClientId = clientId, Machine = machine })
+            .Select(r => r.ToSession())
+            .ToList());
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<Session>> ListLiveSessionsAsync(CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<Session>>(c => c.Query<SessionRow>(
+                Sql.SelectSession + " WHERE deleted_at_ms IS NULL ORDER BY last_heartbeat_ms DESC, registered_at_ms DESC")
+            .Select(r => r.ToSession())
+            .ToList());
+
+    /// <inheritdoc />
+    public Task<int> CountLiveSessionsAsync(CancellationToken cancellationToken) =>
+        ReadAsync(c => c.ExecuteScalar<int>(Sql.CountLive));
+
+    /// <inheritdoc />
+    public Task<long> GetTipAsync(CancellationToken cancellationToken) =>
+        ReadAsync(c => c.ExecuteScalar<long>(Sql.Tip));
+
+    /// <inheritdoc />
+    public Task<EventPage> ReadEventsAsync(EventQuery query, CancellationToken cancellationToken) =>
+        ReadAsync(c => EventReader.Read(c, query));
+
+    /// <summary>Stops the writer after it has committed everything queued, and closes every connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_writer is not null)
+        {
+            await _writer.DisposeAsync();
+            _writer = null;
+        }
+
+        _readers.Dispose();
+    }
+
+    private SqliteWriter Writer => _writer ?? throw new InvalidOperationException("The store is not initialized (call InitializeAsync).");
+
+    private Task<T> ReadAsync<T>(Func<SqliteConnection, T> read)
+    {
+        // SQLite calls are synchronous and short (indexed reads from the page cache); running them inline avoids a
+        // thread hop per read. The connection comes from our own pool, already configured.
+        var connection = _readers.Rent();
+        try
+        {
+            return Task.FromResult(read(connection));
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<T>(ex);
+        }
+        finally
+        {
+            _readers.Return(connection);
+        }
+    }
+
+    private SqliteConnection OpenConnection()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        var busyMs = (int)_options.BusyTimeout.TotalMilliseconds;
+        var synchronous = _options.Synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL";
+        connection.Execute($"PRAGMA busy_timeout = {busyMs}; PRAGMA synchronous = {synchronous}; PRAGMA temp_store = MEMORY;");
+        return connection;
+    }
+
+    private static BusEvent Insert(WriteContext w, NewEvent e)
+    {
+        var command = w.Command(
+            """
+            INSERT INTO events (event_type, payload, session_id, timestamp_ms, channel, correlation_id, signal_level, title, tags)
+            VALUES ($type, $payload, $session, $ts, $channel, $correlation, $level, $title, $tags)
+            RETURNING id
+            """);
+        var p = command.Parameters;
+        p.Clear();
+        p.AddWithValue("$type", e.EventType);
+        p.AddWithValue("$payload", e.Payload);
+        p.AddWithValue("$session", e.SessionId);
+        p.AddWithValue("$ts", e.Timestamp.ToUnixTimeMilliseconds());
+        p.AddWithValue("$channel", e.Channel);
+        p.AddWithValue("$correlation", (object?)e.CorrelationId ?? DBNull.Value);
+        p.AddWithValue("$level", (int)e.SignalLevel);
+        p.AddWithValue("$title", (object?)e.Title ?? DBNull.Value);
+        p.AddWithValue("$tags", e.Tags is null ? DBNull.Value : EventReader.SerializeTags(e.Tags));
+        var id = (long)command.ExecuteScalar()!;
+        w.LastInsertedEventId = id;
+        return new BusEvent(id, e.EventType, e.Payload, e.SessionId, e.Timestamp, e.Channel, e.CorrelationId, e.SignalLevel, e.Title, e.Tags);
+    }
+
+    private static int Touch(WriteContext w, string sessionId, DateTimeOffset now)
+    {
+        var command = w.Command("UPDATE sessions SET last_heartbeat_ms = $now WHERE session_id = $id AND deleted_at_ms IS NULL");
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$id", sessionId);
+        return command.ExecuteNonQuery();
+    }
+
+    private static Session? GetSession(WriteContext w, string sessionId) =>
+        w.Connection.QuerySingleOrDefault<SessionRow>(Sql.SelectSession + " WHERE session_id = @Id", new { Id = sessionId }, w.Transaction)
+            ?.ToSession();
+
+    private static int CountLive(WriteContext w) => w.Connection.ExecuteScalar<int>(Sql.CountLive, transaction: w.Transaction);
+
+    private static string UniqueDisplayId(WriteContext w, Func<string> next)
+    {
+        string candidate = next();
+        for (var attempt = 1; ; attempt++)
+        {
+            var taken = w.Connection.ExecuteScalar<long>(
+                "SELECT COUNT(*) FROM sessions WHERE display_id = @Id AND deleted_at_ms IS NULL", new { Id = candidate }, w.Transaction);
+            if (taken == 0)
+            {
+                return candidate;
+            }
+
+            // After a few clashes the word space is crowded: add a number rather than loop forever.
+            candidate = attempt < 20 ? next() : $"{next()}-{attempt}";
+        }
+    }
+}

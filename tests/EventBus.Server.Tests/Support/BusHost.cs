@@ -1,0 +1,143 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using EventBus.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace EventBus.Server.Tests.Support;
+
+/// <summary>The real server: Kestrel on a free loopback port, a real SQLite file in a temp folder.</summary>
+internal sealed class BusHost : IAsyncDisposable
+{
+    private readonly List<McpClient> _clients = [];
+
+    private BusHost(WebApplication app, string directory, Uri baseUri, ManualTimeProvider? time)
+    {
+        App = app;
+        Directory = directory;
+        BaseUri = baseUri;
+        Time = time;
+        Http = new HttpClient { BaseAddress = baseUri, Timeout = TestTimeouts.Default };
+    }
+
+    public WebApplication App { get; }
+
+    public string Directory { get; }
+
+    public Uri BaseUri { get; }
+
+    public Uri McpUri => new(BaseUri, "/mcp");
+
+    public HttpClient Http { get; }
+
+    /// <summary>The manual clock, when the host was started with one.</summary>
+    public ManualTimeProvider? Time { get; }
+
+    public string DatabasePath => Path.Combine(Directory, "bus.db");
+
+    public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
+
+    public static async Task<BusHost> StartAsync(bool manualTime = false, params string[] extraArgs)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "eventbus-tests", Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(directory);
+        var time = manualTime ? new ManualTimeProvider() : null;
+        string[] args =
+        [
+            "--port", "0",
+            "--db", Path.Combine(directory, "bus.db"),
+            "--Logging:LogLevel:Default=Warning",
+            .. extraArgs,
+        ];
+        var app = EventBusApp.Build(args, builder =>
+        {
+            if (time is not null)
+            {
+                builder.Services.AddSingleton<TimeProvider>(time);
+            }
+        });
+        await app.StartEventBusAsync(TestTimeouts.Token());
+        var url = EventBusApp.ListeningUrls(app).Single();
+        return new BusHost(app, directory, new Uri(url), time);
+    }
+
+    /// <summary>A real MCP client (the C# SDK's) over Streamable HTTP.</summary>
+    public async Task<McpClient> ConnectAsync(Action<McpClientOptions>? configure = null)
+    {
+        var transport = new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = McpUri,
+            TransportMode = HttpTransportMode.StreamableHttp,
+        });
+        var options = new McpClientOptions { ClientInfo = new Implementation { Name = "eventbus-tests", Version = "1" } };
+        configure?.Invoke(options);
+        var client = await McpClient.CreateAsync(transport, options, cancellationToken: TestTimeouts.Token());
+        _clients.Add(client);
+        return client;
+    }
+
+    /// <summary>A raw JSON-RPC POST to /mcp with the headers a correct client sends.</summary>
+    public Task<HttpResponseMessage> PostAsync(string json, string? sessionId = null, Action<HttpRequestMessage>? adjust = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, McpUri) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        if (sessionId is not null)
+        {
+            request.Headers.Add("Mcp-Session-Id", sessionId);
+        }
+
+        adjust?.Invoke(request);
+        return Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestTimeouts.Token());
+    }
+
+    /// <summary>Opens a stateful session by hand and returns its id.</summary>
+    public async Task<string> InitializeAsync()
+    {
+        using var response = await PostAsync(
+            """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""");
+        response.EnsureSuccessStatusCode();
+        var id = response.Headers.GetValues("Mcp-Session-Id").Single();
+        using var initialized = await PostAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""", id);
+        initialized.EnsureSuccessStatusCode();
+        return id;
+    }
+
+    /// <summary>The JSON of the first SSE <c>data:</c> line, as the old CLI parses it.</summary>
+    public static async Task<JsonElement> FirstDataAsync(HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadAsStringAsync(TestTimeouts.Token());
+        var line = body.Split('\n').First(l => l.StartsWith("data:", StringComparison.Ordinal));
+        return JsonDocument.Parse(line["data:".Length..]).RootElement.Clone();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            try
+            {
+                await client.DisposeAsync();
+            }
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+            {
+                // A test may have stopped the server under the client.
+            }
+        }
+
+        Http.Dispose();
+        await App.StopAsync(TestTimeouts.Token());
+        await App.DisposeAsync();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+    }
+}

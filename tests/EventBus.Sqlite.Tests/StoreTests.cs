@@ -1,0 +1,198 @@
+using System.Collections.Concurrent;
+using EventBus.Core.Events;
+using EventBus.Core.Store;
+using Microsoft.Data.Sqlite;
+
+namespace EventBus.Sqlite.Tests;
+
+public class StoreTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    [Fact]
+    public async Task Initialize_FreshFile_AppliesEveryMigrationAndUsesWal()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var state = await temp.Store.GetStateAsync(None);
+        state.SchemaVersion.Should().Be(Migrations.Latest).And.BeGreaterThan(0);
+        state.Tip.Should().Be(0);
+
+        await using var connection = new SqliteConnection($"Data Source={temp.Path}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode";
+        command.ExecuteScalar().Should().Be("wal");
+    }
+
+    [Fact]
+    public async Task Reopen_KeepsEventsSessionsAndCursors()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var registered = await temp.Store.RegisterAsync(TempStore.Register("alpha", clientId: "c1"), None);
+        await temp.Store.PublishAsync(TempStore.Event(payload: "kept"), null, None);
+
+        await temp.ReopenAsync();
+
+        var page = await temp.Store.ReadEventsAsync(new EventQuery(0, 10), None);
+        page.Events.Select(e => e.Payload).Should().Equal("alpha started", "kept");
+        var session = await temp.Store.GetSessionAsync(registered.Session.SessionId, None);
+        session!.Cursor.Should().Be(registered.Cursor);
+    }
+
+    [Fact]
+    public async Task Initialize_DatabaseFromANewerVersion_IsRefusedWithAClearMessage()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        await temp.Store.DisposeAsync();
+        await using (var connection = new SqliteConnection($"Data Source={temp.Path};Pooling=false"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"PRAGMA user_version = {Migrations.Latest + 1}";
+            command.ExecuteNonQuery();
+        }
+
+        var store = new SqliteEventStore(new SqliteStoreOptions { Path = temp.Path });
+        var act = () => store.InitializeAsync(None);
+        await act.Should().ThrowAsync<InvalidOperationException>().WithMessage("*newer than this EventBus understands*");
+        await store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ConcurrentPublishes_AreAllCommittedWithUniqueIncreasingIds()
+    {
+        var committedTips = new ConcurrentBag<long>();
+        await using var temp = await TempStore.CreateAsync(committedTips.Add);
+        var publishes = Enumerable.Range(0, 500)
+            .Select(i => Task.Run(() => temp.Store.PublishAsync(TempStore.Event(payload: "e" + i), null, None)))
+            .ToArray();
+        var outcomes = await Task.WhenAll(publishes);
+
+        var ids = outcomes.Select(o => o.Event.Id).ToList();
+        ids.Should().OnlyHaveUniqueItems().And.HaveCount(500);
+        var page = await temp.Store.ReadEventsAsync(new EventQuery(0, 1000), None);
+        page.Events.Should().HaveCount(500);
+        page.Events.Select(e => e.Id).Should().BeInAscendingOrder();
+        committedTips.Max().Should().Be(ids.Max());
+    }
+
+    [Fact]
+    public async Task OneFailingWrite_DoesNotUndoTheOthersInItsGroup()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var first = await temp.Store.RegisterAsync(TempStore.Register("a", clientId: "same", id: "s-1"), None);
+
+        // A second session with the same primary key violates a constraint inside the writer; neighbours still commit.
+        var clash = temp.Store.RegisterAsync(TempStore.Register("b", clientId: null, id: "s-1"), None);
+        var fine = Enumerable.Range(0, 20).Select(i => temp.Store.PublishAsync(TempStore.Event(payload: "ok" + i), null, None)).ToArray();
+
+        await clash.Invoking(t => t).Should().ThrowAsync<SqliteException>();
+        (await Task.WhenAll(fine)).Should().HaveCount(20);
+        var page = await temp.Store.ReadEventsAsync(new EventQuery(first.Cursor, 100), None);
+        page.Events.Select(e => e.Payload).Should().BeEquivalentTo(Enumerable.Range(0, 20).Select(i => "ok" + i));
+    }
+
+    [Fact]
+    public async Task Register_SameMachineAndClientId_ResumesEvenAfterUnregister()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var first = await temp.Store.RegisterAsync(TempStore.Register("alpha", clientId: "c1"), None);
+        await temp.Store.AdvanceCursorAsync(first.Session.SessionId, first.Cursor, DateTimeOffset.UnixEpoch, None);
+        await temp.Store.UnregisterAsync(first.Session.SessionId, DateTimeOffset.UnixEpoch, TempStore.Event("session_unregistered"), None);
+
+        var again = await temp.Store.RegisterAsync(TempStore.Register("alpha-2", clientId: "c1"), None);
+
+        again.Resumed.Should().BeTrue();
+        again.Session.SessionId.Should().Be(first.Session.SessionId);
+        again.Session.DisplayId.Should().Be(first.Session.DisplayId);
+        again.Session.IsLive.Should().BeTrue();
+        again.Session.Name.Should().Be("alpha-2");
+        again.Cursor.Should().Be(first.Cursor);
+    }
+
+    [Fact]
+    public async Task Register_SameClientIdOnAnotherMachine_IsAnotherSession()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var a = await temp.Store.RegisterAsync(TempStore.Register("a", machine: "m1", clientId: "c1"), None);
+        var b = await temp.Store.RegisterAsync(TempStore.Register("b", machine: "m2", clientId: "c1"), None);
+        b.Resumed.Should().BeFalse();
+        b.Session.SessionId.Should().NotBe(a.Session.SessionId);
+        (await temp.Store.FindByClientIdAsync("c1", null, None)).Should().HaveCount(2);
+        (await temp.Store.FindByClientIdAsync("c1", "m2", None)).Single().SessionId.Should().Be(b.Session.SessionId);
+    }
+
+    [Fact]
+    public async Task Register_NewSession_CursorIsItsOwnRegistrationEvent()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        await temp.Store.PublishAsync(TempStore.Event(payload: "before"), null, None);
+        var outcome = await temp.Store.RegisterAsync(TempStore.Register("alpha"), None);
+        outcome.Cursor.Should().Be(await temp.Store.GetTipAsync(None));
+        outcome.Session.Cursor.Should().Be(outcome.Cursor);
+    }
+
+    [Fact]
+    public async Task Register_DisplayIdClash_PicksAnotherForTheNewSession()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var names = new Queue<string>(["calm-raptor", "calm-raptor", "bold-rex"]);
+        var first = await temp.Store.RegisterAsync(TempStore.Register("a") with { NextDisplayId = () => "calm-raptor" }, None);
+        var second = await temp.Store.RegisterAsync(TempStore.Register("b") with { NextDisplayId = names.Dequeue }, None);
+        first.Session.DisplayId.Should().Be("calm-raptor");
+        second.Session.DisplayId.Should().Be("bold-rex");
+    }
+
+    [Fact]
+    public async Task AdvanceCursor_NeverMovesBackwards()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var s = await temp.Store.RegisterAsync(TempStore.Register("a"), None);
+        var id = s.Session.SessionId;
+        await temp.Store.AdvanceCursorAsync(id, 50, DateTimeOffset.UnixEpoch, None);
+        await temp.Store.AdvanceCursorAsync(id, 10, DateTimeOffset.UnixEpoch, None);
+        (await temp.Store.GetSessionAsync(id, None))!.Cursor.Should().Be(50);
+    }
+
+    [Fact]
+    public async Task Ack_AppliesEveryRule()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var s = await temp.Store.RegisterAsync(TempStore.Register("a"), None);
+        var id = s.Session.SessionId;
+        for (var i = 0; i < 5; i++)
+        {
+            await temp.Store.PublishAsync(TempStore.Event(), null, None);
+        }
+
+        var tip = await temp.Store.GetTipAsync(None);
+        (await temp.Store.AckAsync(id, tip, false, DateTimeOffset.UnixEpoch, None)).Status.Should().Be(AckStatus.Saved);
+        (await temp.Store.AckAsync(id, tip + 1, false, DateTimeOffset.UnixEpoch, None)).Status.Should().Be(AckStatus.AheadOfTip);
+        var rewind = await temp.Store.AckAsync(id, 2, false, DateTimeOffset.UnixEpoch, None);
+        rewind.Status.Should().Be(AckStatus.Rewind);
+        rewind.PreviousCursor.Should().Be(tip);
+        var allowed = await temp.Store.AckAsync(id, 2, true, DateTimeOffset.UnixEpoch, None);
+        allowed.Status.Should().Be(AckStatus.Saved);
+        allowed.PreviousCursor.Should().Be(tip);
+        (await temp.Store.GetSessionAsync(id, None))!.Cursor.Should().Be(2);
+        (await temp.Store.AckAsync("nobody", 1, false, DateTimeOffset.UnixEpoch, None)).Status.Should().Be(AckStatus.NotFound);
+    }
+
+    [Fact]
+    public async Task Expire_MarksOnlySilentSessionsAndAnnouncesEach()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var now = new DateTimeOffset(2026, 11, 23, 0, 0, 0, TimeSpan.Zero);
+        var old = await temp.Store.RegisterAsync(TempStore.Register("old") with { Now = now.AddHours(-25) }, None);
+        var fresh = await temp.Store.RegisterAsync(TempStore.Register("fresh") with { Now = now.AddHours(-1) }, None);
+
+        var expired = await temp.Store.ExpireSessionsAsync(now.AddHours(-24), now,
+            s => TempStore.Event("session_unregistered", payload: s.Name + " expired", session: s.SessionId), None);
+
+        expired.Select(s => s.SessionId).Should().Equal(old.Session.SessionId);
+        (await temp.Store.GetSessionAsync(old.Session.SessionId, None))!.DeletedAt.Should().Be(now);
+        (await temp.Store.GetSessionAsync(fresh.Session.SessionId, None))!.IsLive.Should().BeTrue();
+        var events = await temp.Store.ReadEventsAsync(new EventQuery(null, 1), None);
+        events.Events.Single().Payload.Should().Be("old expired");
+    }
+}

@@ -65,7 +65,7 @@ internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<
 
         if (b.SessionTtl <= TimeSpan.Zero)
         {
-            errors.Add($"EventBus:SessionTtl must be positive, e.g. \"24:00:00\" (got {b.SessionTtl}).");
+            errors.Add($"EventBus:SessionTtl must be positive, e.g. \"1.00:00:00\" (one day) (got {b.SessionTtl}).");
         }
 
         if (b.ExpiryInterval <= TimeSpan.Zero)

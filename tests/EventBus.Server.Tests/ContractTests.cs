@@ -196,6 +196,26 @@ public sealed class ContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Fix3_AConsumingReadWithoutResumeAlsoStartsFromTheSavedCursor_NotTheNewestWindow()
+    {
+        var me = await Register("poller");
+        var id = me.Str("session_id");
+        for (var i = 1; i <= 8; i++)
+        {
+            await Publish("note", "e" + i);
+        }
+
+        // The old server returned the newest 5 and saved the tip, losing e1..e3 for good.
+        var first = await Events(new { session_id = id, limit = 5, order = "asc" });
+        Payloads(first).Should().Equal("e1", "e2", "e3", "e4", "e5");
+        first.GetProperty("has_more").GetBoolean().Should().BeTrue();
+        Payloads(await Events(new { session_id = id, limit = 5, order = "asc" })).Should().Equal("e6", "e7", "e8");
+
+        // Non-consuming reads without resume still show the newest window and leave the cursor alone.
+        Payloads(await Events(new { session_id = id, limit = 2, peek = true })).Should().Equal("e8", "e7");
+    }
+
+    [Fact]
     public async Task Fix5_SessionIdIsNeverTheClientId_AndTwoMachinesWithOneClientIdDoNotCollide()
     {
         var onLaptop = await Register("a", machine: "laptop", clientId: "shared-id");

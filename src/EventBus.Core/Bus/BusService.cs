@@ -14,6 +14,9 @@ namespace EventBus.Core.Bus;
 public sealed class BusService(IEventStore store, IDesktopNotifier notifier, BusOptions options, TimeProvider time)
 {
     private const string Anonymous = "anonymous";
+
+    // Reads refresh the heartbeat at most this often: expiry is measured in hours, so a write per poll buys nothing.
+    private static readonly TimeSpan HeartbeatResolution = TimeSpan.FromSeconds(1);
     private const string DeletedHint =
         "This session was unregistered or expired. Call register_session again (the same machine and client_id resumes it).";
 
@@ -219,9 +222,12 @@ public sealed class BusService(IEventStore store, IDesktopNotifier notifier, Bus
             }
         }
 
-        if (request.Resume && cursor is null && session is not null)
+        // Fix 3: a consuming read (and any resume read) starts from the session's saved cursor, so it returns the
+        // oldest unseen events and never skips backlog. Sessions registered by EventBus always have a saved cursor
+        // (fix 1); one imported without it starts at the tip.
+        var consuming = session is not null && !request.Peek && !narrowed;
+        if (cursor is null && session is not null && (request.Resume || consuming))
         {
-            // Sessions registered by EventBus always have a saved cursor (fix 1); one imported without it starts at the tip.
             cursor = session.Cursor ?? await store.GetTipAsync(cancellationToken);
         }
 
@@ -242,13 +248,14 @@ public sealed class BusService(IEventStore store, IDesktopNotifier notifier, Bus
 
         if (session is not null)
         {
-            if (!request.Peek && !narrowed)
+            var now = Now();
+            if (consuming && nextCursor > (session.Cursor ?? -1))
             {
-                await store.AdvanceCursorAsync(session.SessionId, nextCursor, Now(), cancellationToken);
+                await store.AdvanceCursorAsync(session.SessionId, nextCursor, now, cancellationToken);
             }
-            else
+            else if (now - session.LastHeartbeat >= HeartbeatResolution)
             {
-                await store.TouchAsync(session.SessionId, Now(), cancellationToken);
+                await store.TouchAsync(session.SessionId, now, cancellationToken);
             }
         }
 

@@ -107,10 +107,10 @@ internal static class BusToolCatalog
         The usual call is get_events(session_id=<yours>, resume=true): it starts from your saved cursor, returns the
         oldest events you have not seen (up to limit), and saves the new position, so each call returns only what is
         new. Keep calling while has_more is true. next_cursor is the position after this page.
-        peek=true reads without moving your saved cursor (look, decide later). Filtering by channel, event_types or
-        correlation_id never moves the saved cursor either; min_level does (quieter events count as seen).
-        Without a cursor and without resume you get the newest events (order "desc", the default) or the oldest
-        (order "asc"). Order only changes how the page is sorted, never which events a cursor read returns.
+        Any read with your session_id moves your saved cursor forward unless you pass peek=true (look without
+        consuming) or filter by channel, event_types or correlation_id; min_level does consume (quieter events count
+        as seen). Without session_id, cursor and resume you get the newest events (order "desc", the default) or the
+        oldest (order "asc"). Order only sorts the page; it never changes which events a cursor read returns.
         """,
         new ToolSchema()
             .String("cursor", CursorHelp + " Overrides resume.")

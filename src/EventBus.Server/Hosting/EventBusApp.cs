@@ -132,7 +132,8 @@ public static partial class EventBusApp
             var options = configuration.GetSection("EventBus").Get<ServerOptions>() ?? new ServerOptions();
             var bus = configuration.GetSection("EventBus").Get<Core.Bus.BusOptions>() ?? new Core.Bus.BusOptions();
             var store = configuration.GetSection("EventBus:Store").Get<SqliteStoreOptions>() ?? new SqliteStoreOptions();
-            var result = new ServerOptionsValidator(Options.Create(bus), Options.Create(store)).Validate(null, options);
+            var mcp = configuration.GetSection("EventBus:Mcp").Get<Mcp.McpHttpOptions>() ?? new Mcp.McpHttpOptions();
+            var result = new ServerOptionsValidator(Options.Create(bus), Options.Create(store), Options.Create(mcp)).Validate(null, options);
             if (result.Failed)
             {
                 throw new ConfigurationException(string.Join(" ", result.Failures));

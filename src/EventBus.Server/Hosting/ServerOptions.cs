@@ -1,5 +1,6 @@
 using System.Net;
 using EventBus.Core.Bus;
+using EventBus.Server.Mcp;
 using EventBus.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -36,7 +37,7 @@ public sealed class ServerOptions
 }
 
 /// <summary>Checks every setting at start-up so a bad value stops the server with a message naming it.</summary>
-internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<SqliteStoreOptions> store)
+internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<SqliteStoreOptions> store, IOptions<McpHttpOptions> mcp)
     : IValidateOptions<ServerOptions>
 {
     public ValidateOptionsResult Validate(string? name, ServerOptions options)
@@ -81,6 +82,28 @@ internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<
         if (store.Value.MaxGroupSize is < 1 or > 10_000)
         {
             errors.Add($"EventBus:Store:MaxGroupSize must be between 1 and 10000 (got {store.Value.MaxGroupSize}).");
+        }
+
+        var m = mcp.Value;
+        if (m.MaxSessions < 1)
+        {
+            errors.Add($"EventBus:Mcp:MaxSessions must be at least 1 (got {m.MaxSessions}).");
+        }
+
+        if (m.StreamQueueCapacity is < 16 or > 1_000_000)
+        {
+            errors.Add($"EventBus:Mcp:StreamQueueCapacity must be between 16 and 1000000 (got {m.StreamQueueCapacity}).");
+        }
+
+        foreach (var (key, value) in new[]
+                 {
+                     ("KeepAliveInterval", m.KeepAliveInterval), ("SessionIdleTimeout", m.SessionIdleTimeout), ("PruneInterval", m.PruneInterval),
+                 })
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                errors.Add($"EventBus:Mcp:{key} must be positive, in [d.]hh:mm:ss (got {value}).");
+            }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

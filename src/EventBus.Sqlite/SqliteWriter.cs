@@ -5,7 +5,7 @@ namespace EventBus.Sqlite;
 
 /// <summary>
 /// The single writer. Callers enqueue work; one loop drains whatever is waiting, runs it in one transaction
-/// (each piece under its own savepoint, so one failure does not undo the others) and commits once: group commit.
+/// and commits once: group commit. A failing piece is retried alone, so it cannot undo the others.
 /// Each caller's task completes only after the commit that contains its work.
 /// </summary>
 internal sealed class SqliteWriter : IAsyncDisposable
@@ -59,24 +59,34 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     private void CommitGroup(List<WriteOp> batch)
     {
+        // Optimistic: run the whole group in one transaction. Failures are rare (a constraint, a full disk), so
+        // rather than a savepoint around every write, a failed group is rolled back and each write retried alone:
+        // the bad one fails by itself, the others commit.
+        if (batch.Count > 1 && !TryCommit(batch, isolated: false))
+        {
+            foreach (var op in batch)
+            {
+                TryCommit([op], isolated: true);
+            }
+
+            return;
+        }
+
+        if (batch.Count == 1)
+        {
+            TryCommit(batch, isolated: true);
+        }
+    }
+
+    /// <summary>Runs and commits <paramref name="ops"/>; when <paramref name="isolated"/>, a failure fails the op.</summary>
+    private bool TryCommit(IReadOnlyList<WriteOp> ops, bool isolated)
+    {
         try
         {
             _context.Begin();
-            foreach (var op in batch)
+            foreach (var op in ops)
             {
-                var insertedBefore = _context.LastInsertedEventId;
-                _context.Savepoint();
-                try
-                {
-                    op.Run(_context);
-                    _context.Release();
-                }
-                catch (Exception ex)
-                {
-                    _context.RollbackToSavepoint();
-                    _context.LastInsertedEventId = insertedBefore;
-                    op.Fail(ex);
-                }
+                op.Run(_context);
             }
 
             _context.Commit();
@@ -84,24 +94,30 @@ internal sealed class SqliteWriter : IAsyncDisposable
         catch (Exception ex)
         {
             _context.RollbackQuietly();
-            foreach (var op in batch)
+            if (!isolated)
+            {
+                return false;
+            }
+
+            foreach (var op in ops)
             {
                 op.Fail(ex);
             }
 
-            return;
+            return true;
         }
 
-        var tip = _context.LastInsertedEventId;
-        foreach (var op in batch)
+        foreach (var op in ops)
         {
             op.Complete();
         }
 
-        if (tip > 0)
+        if (_context.LastInsertedEventId > 0)
         {
-            _committed?.Invoke(tip);
+            _committed?.Invoke(_context.LastInsertedEventId);
         }
+
+        return true;
     }
 
     public async ValueTask DisposeAsync()
@@ -125,25 +141,14 @@ internal sealed class SqliteWriter : IAsyncDisposable
     {
         private readonly TaskCompletionSource<T> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T _result = default!;
-        private Exception? _error;
 
         public Task<T> Task => _tcs.Task;
 
         public override void Run(WriteContext context) => _result = work(context);
 
-        public override void Complete()
-        {
-            if (_error is null)
-            {
-                _tcs.TrySetResult(_result);
-            }
-        }
+        public override void Complete() => _tcs.TrySetResult(_result);
 
-        public override void Fail(Exception ex)
-        {
-            _error = ex;
-            _tcs.TrySetException(ex);
-        }
+        public override void Fail(Exception ex) => _tcs.TrySetException(ex);
     }
 }
 
@@ -181,16 +186,6 @@ internal sealed class WriteContext(SqliteConnection connection) : IDisposable
         _transaction = connection.BeginTransaction(deferred: false);
     }
 
-    public void Savepoint() => Exec("SAVEPOINT op");
-
-    public void Release() => Exec("RELEASE op");
-
-    public void RollbackToSavepoint()
-    {
-        Exec("ROLLBACK TO op");
-        Exec("RELEASE op");
-    }
-
     public void Commit()
     {
         _transaction!.Commit();
@@ -211,12 +206,6 @@ internal sealed class WriteContext(SqliteConnection connection) : IDisposable
 
         _transaction?.Dispose();
         _transaction = null;
-    }
-
-    private void Exec(string sql)
-    {
-        var command = Command(sql);
-        command.ExecuteNonQuery();
     }
 
     public void Dispose()

@@ -39,6 +39,8 @@ internal static class McpServerSetup
                 Logging = new LoggingCapability(),
             },
             ToolCollection = tools,
+            // The tools are singletons; a DI scope per request would be pure overhead on the hot path.
+            ScopeRequests = false,
         };
         // Accept logging/setLevel (clients send it); the bus does not forward server logs to clients.
         options.Handlers.SetLoggingLevelHandler = static (_, _) => ValueTask.FromResult(new EmptyResult());

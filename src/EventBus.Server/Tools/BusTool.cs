@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using EventBus.Core.Bus;
 using ModelContextProtocol.Protocol;
@@ -63,11 +62,11 @@ internal sealed class BusTool : McpServerTool
     /// <summary>A result carried both ways the old clients read.</summary>
     public static CallToolResult Success(object result)
     {
-        var json = JsonSerializer.SerializeToUtf8Bytes(result, result.GetType(), ToolJson.Options);
+        var envelope = JsonSerializer.SerializeToElement(new Envelope(result), ToolJson.Options);
         return new CallToolResult
         {
-            Content = [new TextContentBlock { Text = Encoding.UTF8.GetString(json) }],
-            StructuredContent = Wrap(json),
+            Content = [new TextContentBlock { Text = envelope.GetProperty("result").GetRawText() }],
+            StructuredContent = envelope,
         };
     }
 
@@ -75,24 +74,13 @@ internal sealed class BusTool : McpServerTool
     /// A tool error: the text is for the agent; <c>structuredContent.result.error</c> carries the same message for
     /// scripts that read the structured form.
     /// </summary>
-    public static CallToolResult Error(string message)
+    public static CallToolResult Error(string message) => new()
     {
-        var json = JsonSerializer.SerializeToUtf8Bytes(new BusError(message), ToolJson.Options);
-        return new CallToolResult
-        {
-            IsError = true,
-            Content = [new TextContentBlock { Text = message }],
-            StructuredContent = Wrap(json),
-        };
-    }
+        IsError = true,
+        Content = [new TextContentBlock { Text = message }],
+        StructuredContent = JsonSerializer.SerializeToElement(new Envelope(new BusError(message)), ToolJson.Options),
+    };
 
-    private static JsonElement Wrap(byte[] json)
-    {
-        var wrapped = new byte[json.Length + 11];
-        "{\"result\":"u8.CopyTo(wrapped);
-        json.CopyTo(wrapped, 10);
-        wrapped[^1] = (byte)'}';
-        using var document = JsonDocument.Parse(wrapped);
-        return document.RootElement.Clone();
-    }
+    /// <summary><c>{"result": ...}</c>: the shape old clients read from <c>structuredContent</c>.</summary>
+    private sealed record Envelope(object Result);
 }

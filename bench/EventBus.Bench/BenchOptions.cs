@@ -34,7 +34,8 @@ internal sealed class BenchOptions
 
     public TimeSpan Duration { get; private set; } = TimeSpan.FromSeconds(3);
 
-    public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(2);
+    /// <summary>Per phase, before the rounds. Long enough for tiered JIT to settle (about 10 s of load on a busy 2-core machine).</summary>
+    public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(5);
 
     public TimeSpan ReadDuration { get; private set; } = TimeSpan.FromSeconds(2);
 
@@ -44,6 +45,9 @@ internal sealed class BenchOptions
     public int Clients { get; private set; } = 8;
 
     public int PayloadBytes { get; private set; } = 128;
+
+    /// <summary>Run only the phases whose key starts with one of these (profiling, development); empty: all.</summary>
+    public IReadOnlyList<string> Only { get; private set; } = [];
 
     /// <summary>Also run the diagnostic phases (store alone, tools/call without a write).</summary>
     public bool Diagnostics { get; private set; } = true;
@@ -65,6 +69,9 @@ internal sealed class BenchOptions
 
         return new string(chars);
     }
+
+    /// <summary>True when <see cref="Only"/> lets the phase with this key run.</summary>
+    public bool Selected(string key) => Only.Count == 0 || Only.Any(o => key.StartsWith(o, StringComparison.Ordinal));
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
@@ -104,6 +111,7 @@ internal sealed class BenchOptions
                 case "--payload-bytes": options.PayloadBytes = Int(name, value, 1); break;
                 case "--db": options.Db = value; break;
                 case "--events": options.Events = Int(name, value, 1); break;
+                case "--only": options.Only = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
                 default: throw new BenchException($"unknown option {name}.");
             }
         }

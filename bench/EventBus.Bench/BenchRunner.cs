@@ -24,22 +24,19 @@ internal sealed class BenchRunner(BenchOptions options)
         var machine = MachineInfo.Collect();
         var payload = options.Payload();
         var mcp = options.Mcp ?? throw new BenchException("--mcp is required.");
-        var redisEndpoint = options.Redis ?? throw new BenchException("--redis is required.");
         Phase.Progress($"{machine.Cores} cores, {machine.Runtime}, load average {machine.LoadAverageAtStart}");
 
         try
         {
             var eventBus = await HealthAsync(mcp, cancellationToken);
             var writePhases = await WritePhasesAsync(mcp, payload, cancellationToken);
-            var (redis, redisPhases) = await RedisPhasesAsync(redisEndpoint, payload, cancellationToken);
+            var (redis, redisPhases) = options.Redis is { } redisEndpoint
+                ? await RedisPhasesAsync(redisEndpoint, payload, cancellationToken)
+                : (null, []);
             var diagnostics = options.Diagnostics ? await WriteDiagnosticsAsync(mcp, payload, cancellationToken) : [];
 
             // Order within a round: the MCP ceiling, publish, Redis, then the diagnostics.
-            var throughput = new List<Phase>
-            {
-                writePhases[0], writePhases[1], writePhases[2], writePhases[3], redisPhases[0], redisPhases[1],
-            };
-            throughput.AddRange(diagnostics);
+            var throughput = writePhases.Concat(redisPhases).Concat(diagnostics).Where(p => options.Selected(p.Key)).ToList();
             Phase.Progress(
                 $"throughput: {throughput.Count} phases, warm-up {options.Warmup.TotalSeconds:F0} s, " +
                 $"{options.Repetitions} rounds of {options.Duration.TotalSeconds:F0} s each");
@@ -48,13 +45,13 @@ internal sealed class BenchRunner(BenchOptions options)
             var reads = new List<Phase>();
             EventBusInfo? readServer = null;
             SeedResult? seed = null;
-            if (options.ReadMcp is { } readMcp)
+            if (options.ReadMcp is { } readMcp && (options.Only.Count == 0 || options.Only.Any(o => o.StartsWith("get_events", StringComparison.Ordinal) || o.StartsWith("store read", StringComparison.Ordinal))))
             {
                 readServer = await HealthAsync(readMcp, cancellationToken);
                 seed = options.SeedInfo is { } seedFile && File.Exists(seedFile)
                     ? JsonSerializer.Deserialize<SeedResult>(await File.ReadAllTextAsync(seedFile, cancellationToken), Report.Json)
                     : null;
-                reads.AddRange(await ReadPhasesAsync(readMcp, cancellationToken));
+                reads.AddRange((await ReadPhasesAsync(readMcp, cancellationToken)).Where(p => options.Selected(p.Key)));
                 Phase.Progress(
                     $"get_events on {readServer.LastEventId:N0} events: {reads.Count} phases, warm-up {options.Warmup.TotalSeconds:F0} s, " +
                     $"{options.Repetitions} rounds of {options.ReadDuration.TotalSeconds:F0} s each");

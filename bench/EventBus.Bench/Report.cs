@@ -26,7 +26,7 @@ internal static class Report
         BenchOptions options,
         EventBusInfo eventBus,
         EventBusInfo? readServer,
-        RedisInfo redis,
+        RedisInfo? redis,
         SeedResult? seed,
         IReadOnlyList<Phase> phases)
     {
@@ -88,7 +88,9 @@ internal static class Report
         o.WriteLine(
             $"closed loop, one session and connection per client; payload {s.PayloadBytes} bytes; per phase: warm-up {s.WarmupSeconds:F0} s, " +
             $"then median of {s.Repetitions} interleaved repetitions of {s.DurationSeconds:F0} s ({s.ReadDurationSeconds:F0} s for reads)");
-        o.WriteLine($"EventBus {report.EventBus.Version} at {report.EventBus.Url}; Redis {report.Redis.Version} (appendonly {report.Redis.AppendOnly}, appendfsync {report.Redis.AppendFsync})");
+        o.WriteLine($"EventBus {report.EventBus.Version} at {report.EventBus.Url}" + (report.Redis is { } redis
+            ? $"; Redis {redis.Version} (appendonly {redis.AppendOnly}, appendfsync {redis.AppendFsync})"
+            : "; no Redis"));
         if (report.Seed is { } seed)
         {
             o.WriteLine($"read server: {report.ReadServer?.LastEventId:N0} events, seeded in {seed.Seconds:F1} s ({seed.Bytes / 1024.0 / 1024.0:F0} MiB)");
@@ -199,7 +201,7 @@ internal sealed record BenchReport(
     Settings Settings,
     EventBusInfo EventBus,
     EventBusInfo? ReadServer,
-    RedisInfo Redis,
+    RedisInfo? Redis,
     SeedResult? Seed,
     List<PhaseSummary> Phases,
     List<Ratio> Ratios,

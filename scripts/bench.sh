@@ -28,7 +28,13 @@ BENCH_DLL=$BIN/EventBus.Bench/release/EventBus.Bench.dll
 log() { echo "[bench.sh] $*" >&2; }
 
 log "building Release"
-"$DOTNET" build EventBus.sln -c Release --nologo -v quiet -clp:NoSummary >/dev/null
+BUILD_LOG=$(mktemp)
+if ! "$DOTNET" build EventBus.sln -c Release --nologo >"$BUILD_LOG" 2>&1; then
+    cat "$BUILD_LOG" >&2
+    rm -f "$BUILD_LOG"
+    exit 1
+fi
+rm -f "$BUILD_LOG"
 
 if ! command -v redis-server >/dev/null; then
     if [[ $(id -u) -ne 0 ]]; then

@@ -109,7 +109,7 @@ def main():
     flush()
 
     us_per_sample = 1e6 / args.hz
-    print(f"{args.label}: {total} samples, {args.ops:.0f} ops -> {total * us_per_sample / args.ops:.1f} us of server CPU per op")
+    print(f"{args.label}: {total} samples, {args.ops:.0f} ops -> {total * us_per_sample / args.ops:.1f} us of CPU per op")
     for bucket, count in buckets.most_common():
         print(f"  {count * us_per_sample / args.ops:7.1f} us/op  {100.0 * count / total:5.1f} %  {bucket}")
 

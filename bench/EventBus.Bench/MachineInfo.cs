@@ -7,7 +7,7 @@ namespace EventBus.Bench;
 internal sealed record MachineInfo(
     int Cores,
     string CpuModel,
-    double MemoryGiB,
+    double MemoryGib,
     string Os,
     string Kernel,
     string Runtime,
@@ -16,7 +16,7 @@ internal sealed record MachineInfo(
     public static MachineInfo Collect() => new(
         Environment.ProcessorCount,
         ProcValue("/proc/cpuinfo", "model name") ?? RuntimeInformation.ProcessArchitecture.ToString(),
-        TotalMemoryGiB(),
+        TotalMemoryGib(),
         OsName(),
         ReadOrEmpty("/proc/sys/kernel/osrelease"),
         RuntimeInformation.FrameworkDescription,
@@ -29,7 +29,7 @@ internal sealed record MachineInfo(
         return string.Join(' ', text.Split(' ').Take(3));
     }
 
-    private static double TotalMemoryGiB()
+    private static double TotalMemoryGib()
     {
         var kb = ProcValue("/proc/meminfo", "MemTotal")?.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
         return kb is null ? 0 : Math.Round(long.Parse(kb, CultureInfo.InvariantCulture) / 1024.0 / 1024.0, 1);

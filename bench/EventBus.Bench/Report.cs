@@ -83,7 +83,7 @@ internal static class Report
         var m = report.Machine;
         var s = report.Settings;
         o.WriteLine();
-        o.WriteLine($"EventBus bench, {report.StartedAt:yyyy-MM-dd HH:mm} UTC: {m.Cores} cores ({m.CpuModel}), {m.MemoryGiB} GiB, {m.Os}, {m.Runtime}");
+        o.WriteLine($"EventBus bench, {report.StartedAt:yyyy-MM-dd HH:mm} UTC: {m.Cores} cores ({m.CpuModel}), {m.MemoryGib} GiB, {m.Os}, {m.Runtime}");
         o.WriteLine($"load average at start {m.LoadAverageAtStart}, at end {report.LoadAverageAtEnd}; run took {report.TotalSeconds:F0} s");
         o.WriteLine(
             $"closed loop, one session and connection per client; payload {s.PayloadBytes} bytes; per phase: warm-up {s.WarmupSeconds:F0} s, " +

@@ -1,0 +1,41 @@
+using System.Text.Json;
+using EventBus.Bench;
+
+// EventBus.Bench seed --db <path> [--events N] [--payload-bytes B] [--seed-info <file>]
+// EventBus.Bench run  --mcp <url> --redis <host:port> [--read-mcp <url> --read-db <path>] [...]  (scripts/bench.sh)
+if (args.Length == 0 || args[0] is not ("seed" or "run"))
+{
+    await Console.Error.WriteLineAsync("usage: EventBus.Bench seed --db <path> [--events N] | run --mcp <url> --redis <host:port> [...]");
+    return 2;
+}
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+
+try
+{
+    var options = BenchOptions.Parse(args[1..]);
+    if (args[0] == "seed")
+    {
+        var db = options.Db ?? throw new BenchException("seed needs --db.");
+        var seed = await Seeder.SeedAsync(db, options.Events, options.Payload(), cancel.Token);
+        Console.Error.WriteLine($"[bench] seeded {seed.Events:N0} events into {db} in {seed.Seconds:F1} s ({seed.Events / seed.Seconds:N0} events/s, {seed.Bytes / 1024.0 / 1024.0:F0} MiB)");
+        if (options.SeedInfo is { } info)
+        {
+            await File.WriteAllTextAsync(info, JsonSerializer.Serialize(seed, Report.Json), cancel.Token);
+        }
+
+        return 0;
+    }
+
+    return await new BenchRunner(options).RunAsync(cancel.Token);
+}
+catch (BenchException ex)
+{
+    await Console.Error.WriteLineAsync($"bench: {ex.Message}");
+    return 2;
+}

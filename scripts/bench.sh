@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# make bench: durable publish throughput and latency through MCP tools/call, next to the same server's MCP ping
+# ceiling and to Redis XADD (appendfsync everysec), plus get_events latency on a 1,000,000-event database.
+# Builds Release, installs redis-server if missing, starts two EventBus servers (one on an empty database for the
+# write phases, one on the seeded database for the reads) and Redis, all on loopback, runs bench/EventBus.Bench,
+# and always stops what it started. Results: a table on stdout and bench/results/bench-<time>.json (+ latest.json).
+#
+# Knobs (environment): BENCH_EVENTS (default 1000000) events seeded for the read phases; BENCH_QUICK=1 for a short
+# development run (1 s phases, 1 round, 100,000 events); BENCH_ARGS extra options for `EventBus.Bench run`
+# (e.g. "--duration 5 --reps 7", "--clients 16", "--payload-bytes 512", "--no-diagnostics").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DOTNET=${DOTNET:-dotnet}
+EVENTS=${BENCH_EVENTS:-1000000}
+RUN_ARGS=()
+if [[ "${BENCH_QUICK:-}" == 1 ]]; then
+    EVENTS=${BENCH_EVENTS:-100000}
+    RUN_ARGS+=(--warmup 1 --duration 1 --read-duration 1 --reps 1)
+fi
+# shellcheck disable=SC2206 # word splitting of BENCH_ARGS is intended
+RUN_ARGS+=(${BENCH_ARGS:-})
+
+BIN=artifacts/bin
+SERVER_DLL=$BIN/EventBus.Server/release/EventBus.Server.dll
+BENCH_DLL=$BIN/EventBus.Bench/release/EventBus.Bench.dll
+
+log() { echo "[bench.sh] $*" >&2; }
+
+log "building Release"
+BUILD_LOG=$(mktemp)
+if ! "$DOTNET" build EventBus.sln -c Release --nologo >"$BUILD_LOG" 2>&1; then
+    cat "$BUILD_LOG" >&2
+    rm -f "$BUILD_LOG"
+    exit 1
+fi
+rm -f "$BUILD_LOG"
+
+if ! command -v redis-server >/dev/null; then
+    if [[ $(id -u) -ne 0 ]]; then
+        log "redis-server is not installed and this is not root: install it (apt-get install redis-server) and rerun"
+        exit 1
+    fi
+    log "installing redis-server with apt"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/eventbus-bench.XXXXXX")
+PIDS=()
+cleanup() {
+    local status=$?
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ $status -ne 0 ]]; then
+        for f in "$WORK"/*.log; do
+            [[ -f "$f" ]] || continue
+            log "--- last lines of $(basename "$f")"
+            tail -n 20 "$f" >&2 || true
+        done
+    fi
+    rm -rf "$WORK"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_eventbus NAME DB: starts a server on a free port (port 0) and sets EB_URL and EB_PID once it listens.
+start_eventbus() {
+    local name=$1 db=$2 logfile="$WORK/$1.log"
+    "$DOTNET" "$SERVER_DLL" --port 0 --db "$db" >"$logfile" 2>&1 &
+    EB_PID=$!
+    PIDS+=("$EB_PID")
+    for _ in $(seq 1 300); do
+        EB_URL=$(grep -o 'listening on http://127\.0\.0\.1:[0-9]*' "$logfile" | head -n 1 | sed 's/^listening on //') || true
+        if [[ -n "$EB_URL" ]]; then
+            log "EventBus ($name) pid $EB_PID at $EB_URL, database $db"
+            return 0
+        fi
+        kill -0 "$EB_PID" 2>/dev/null || { log "EventBus ($name) exited:"; cat "$logfile" >&2; return 1; }
+        sleep 0.1
+    done
+    log "EventBus ($name) did not start listening in 30 s"
+    return 1
+}
+
+# start_redis: Redis on a free loopback port with the AOF fsynced every second and no RDB snapshots.
+start_redis() {
+    mkdir -p "$WORK/redis"
+    for _ in $(seq 1 20); do
+        local port=$((20000 + RANDOM % 40000))
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            continue # taken
+        fi
+        redis-server --bind 127.0.0.1 --port "$port" --appendonly yes --appendfsync everysec --save '' \
+            --dir "$WORK/redis" --daemonize no --logfile "$WORK/redis.log" &
+        REDIS_PID=$!
+        for _ in $(seq 1 100); do
+            if [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]]; then
+                REDIS_PORT=$port
+                PIDS+=("$REDIS_PID")
+                log "Redis pid $REDIS_PID at 127.0.0.1:$port"
+                return 0
+            fi
+            kill -0 "$REDIS_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill "$REDIS_PID" 2>/dev/null || true
+        wait "$REDIS_PID" 2>/dev/null || true
+    done
+    log "could not start redis-server"
+    return 1
+}
+
+log "seeding $EVENTS events for the read phases"
+"$DOTNET" "$BENCH_DLL" seed --db "$WORK/read.db" --events "$EVENTS" --seed-info "$WORK/seed.json"
+
+start_eventbus write "$WORK/write.db"
+WRITE_URL=$EB_URL WRITE_PID=$EB_PID
+start_eventbus read "$WORK/read.db"
+READ_URL=$EB_URL READ_PID=$EB_PID
+start_redis
+
+"$DOTNET" "$BENCH_DLL" run \
+    --mcp "$WRITE_URL/mcp" --server-pid "$WRITE_PID" \
+    --read-mcp "$READ_URL/mcp" --read-server-pid "$READ_PID" --read-db "$WORK/read.db" --seed-info "$WORK/seed.json" \
+    --redis "127.0.0.1:$REDIS_PORT" --redis-pid "$REDIS_PID" \
+    --scratch "$WORK" --out bench/results \
+    "${RUN_ARGS[@]}"

@@ -59,7 +59,37 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
             throw;
         }
 
+        // The writer never checkpoints: a checkpoint fsyncs, and every publisher in the group would wait for it.
+        // CheckpointAsync (on a timer, from the host) moves WAL frames into the database off the write path.
+        connection.Execute("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;");
         _writer = new SqliteWriter(connection, _options.MaxGroupSize, tip => Committed?.Invoke(tip));
+    }
+
+    /// <summary>
+    /// Copies committed WAL frames into the database file without blocking the writer (PASSIVE). If the WAL has
+    /// grown past <see cref="SqliteStoreOptions.MaxWalFrames"/> (a writer that never pauses), it waits for a quiet
+    /// moment and restarts the WAL (RESTART), briefly holding writers back, so the file cannot grow without bound.
+    /// Returns the WAL size in frames and how many were checkpointed.
+    /// </summary>
+    public Task<(long WalFrames, long Checkpointed)> CheckpointAsync(CancellationToken cancellationToken) =>
+        ReadAsync(c =>
+        {
+            var (frames, done) = Checkpoint(c, "PASSIVE");
+            if (frames > _options.MaxWalFrames)
+            {
+                (frames, done) = Checkpoint(c, "RESTART");
+            }
+
+            return (frames, done);
+        });
+
+    private static (long Frames, long Done) Checkpoint(SqliteConnection connection, string mode)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"PRAGMA wal_checkpoint({mode})";
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return (reader.GetInt64(1), reader.GetInt64(2));
     }
 
     /// <inheritdoc />

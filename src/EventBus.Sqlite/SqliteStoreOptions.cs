@@ -18,6 +18,12 @@ public sealed class SqliteStoreOptions
     /// <summary>The most writes committed in one transaction. Default 512.</summary>
     public int MaxGroupSize { get; set; } = 512;
 
+    /// <summary>How often committed WAL frames are copied into the database file. Default 1 s.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>WAL size (in pages) past which a checkpoint holds writers back to restart the WAL. Default 16,384 (64 MiB of 4 KiB pages).</summary>
+    public long MaxWalFrames { get; set; } = 16_384;
+
     /// <summary>The default database path.</summary>
     public static string DefaultPath()
     {

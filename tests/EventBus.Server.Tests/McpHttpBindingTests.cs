@@ -37,6 +37,34 @@ public sealed class McpHttpBindingTests : IAsyncLifetime
         _host.Service<McpSessionStore>().Count.Should().Be(0, "a stateless call leaves no session behind");
     }
 
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nope","arguments":{}}}""", "Unknown tool: 'nope'")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call"}""", "tools/call needs params.name")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"arguments":{}}}""", "'name'")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_sessions","arguments":[1]}}""", "Invalid params for tools/call")]
+    public async Task ToolsCall_WithBadParams_IsAnInvalidParamsErrorThatSaysWhatIsWrong(string body, string message)
+    {
+        using var response = await _host.PostAsync(body);
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var error = (await BusHost.FirstDataAsync(response)).GetProperty("error");
+        error.GetProperty("code").GetInt32().Should().Be(-32602);
+        error.GetProperty("message").GetString().Should().Contain(message);
+    }
+
+    [Fact]
+    public async Task ToolsCall_OnASession_KeepsTheRequestIdAndSessionHeader_AndIsOneSizedSseMessage()
+    {
+        var session = await _host.InitializeAsync();
+        using var response = await _host.PostAsync(
+            """{"jsonrpc":"2.0","id":"call-1","method":"tools/call","params":{"name":"list_sessions","_meta":{"progressToken":5}}}""", session);
+        response.Headers.GetValues("Mcp-Session-Id").Single().Should().Be(session);
+        response.Content.Headers.ContentLength.Should().BePositive();
+        var message = await BusHost.FirstDataAsync(response);
+        message.GetProperty("id").GetString().Should().Be("call-1");
+        message.GetProperty("jsonrpc").GetString().Should().Be("2.0");
+        message.GetProperty("result").GetProperty("structuredContent").GetProperty("result").ValueKind.Should().Be(JsonValueKind.Array);
+    }
+
     [Fact]
     public async Task Initialize_OpensASession_WithInstructionsAndTheToolsCapability()
     {

@@ -196,3 +196,33 @@ public class StoreTests
         events.Events.Single().Payload.Should().Be("old expired");
     }
 }
+
+public class CheckpointTests
+{
+    [Fact]
+    public async Task Checkpoint_MovesCommittedFramesIntoTheDatabase_AndTheWriterNeverDoesItItself()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        for (var i = 0; i < 300; i++)
+        {
+            await temp.Store.PublishAsync(TempStore.Event(payload: new string('x', 500)), null, CancellationToken.None);
+        }
+
+        // With auto-checkpoint off on the writer, every commit so far is still in the WAL.
+        var walBytes = new FileInfo(temp.Path + "-wal").Length;
+        walBytes.Should().BeGreaterThan(4096 * 20);
+
+        var (frames, checkpointed) = await temp.Store.CheckpointAsync(CancellationToken.None);
+        frames.Should().BePositive();
+        checkpointed.Should().Be(frames);
+
+        // The data is in the main file now: a copy of the database file alone (no WAL) has every event.
+        var copy = temp.Path + ".copy";
+        File.Copy(temp.Path, copy);
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={copy};Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM events";
+        command.ExecuteScalar().Should().Be(300L);
+    }
+}

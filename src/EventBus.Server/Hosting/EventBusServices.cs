@@ -4,6 +4,8 @@ using EventBus.Server.Health;
 using EventBus.Server.Mcp;
 using EventBus.Server.Notifications;
 using EventBus.Server.Sessions;
+using EventBus.Server.Store;
+using EventBus.Server.Tools;
 using EventBus.Sqlite;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.Server;
@@ -36,10 +38,13 @@ public static class EventBusServices
             sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<IDesktopNotifier>(),
             sp.GetRequiredService<IOptions<BusOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
 
-        services.AddSingleton<McpServerOptions>(sp => McpServerSetup.Create(sp.GetRequiredService<BusService>()));
+        services.AddSingleton<ToolRegistry>();
+        services.AddSingleton<McpServerOptions>(sp => McpServerSetup.Create(sp.GetRequiredService<ToolRegistry>()));
+        services.AddSingleton<McpToolDispatcher>();
         services.AddSingleton<McpSessionStore>();
         services.AddSingleton<McpHttpHandler>();
         services.AddHostedService<McpSessionPruner>();
+        services.AddHostedService<CheckpointService>();
         services.AddSingleton<SessionExpiryService>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionExpiryService>());
         return services;

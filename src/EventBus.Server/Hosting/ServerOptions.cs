@@ -84,6 +84,16 @@ internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<
             errors.Add($"EventBus:Store:MaxGroupSize must be between 1 and 10000 (got {store.Value.MaxGroupSize}).");
         }
 
+        if (store.Value.CheckpointInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"EventBus:Store:CheckpointInterval must be positive, e.g. \"00:00:01\" (got {store.Value.CheckpointInterval}).");
+        }
+
+        if (store.Value.MaxWalFrames < 1000)
+        {
+            errors.Add($"EventBus:Store:MaxWalFrames must be at least 1000 (got {store.Value.MaxWalFrames}).");
+        }
+
         var m = mcp.Value;
         if (m.MaxSessions < 1)
         {

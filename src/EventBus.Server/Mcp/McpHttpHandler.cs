@@ -9,10 +9,12 @@ namespace EventBus.Server.Mcp;
 /// <summary>
 /// <c>POST/GET/DELETE /mcp</c>: the Streamable HTTP binding on ModelContextProtocol.Core's transport.
 /// POSTs go through the SDK (stateful by <c>Mcp-Session-Id</c>, or stateless for a session-less request that is
-/// not <c>initialize</c>); the GET stream is ours, so clients can drop and reopen it.
+/// not <c>initialize</c>), except <c>tools/call</c>, which <see cref="McpToolDispatcher"/> answers directly;
+/// the GET stream is ours, so clients can drop and reopen it.
 /// </summary>
 internal sealed partial class McpHttpHandler(
     McpSessionStore sessions,
+    McpToolDispatcher tools,
     IOptions<McpHttpOptions> options,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
@@ -62,6 +64,12 @@ internal sealed partial class McpHttpHandler(
         }
 
         var sessionId = context.Request.Headers[SessionHeader].ToString();
+        if (message is JsonRpcRequest { Method: "tools/call" } call)
+        {
+            await CallToolAsync(context, call, sessionId);
+            return;
+        }
+
         if (string.IsNullOrEmpty(sessionId))
         {
             if (message is JsonRpcRequest { Method: "initialize" })
@@ -168,6 +176,25 @@ internal sealed partial class McpHttpHandler(
         }
 
         context.Response.StatusCode = StatusCodes.Status200OK;
+    }
+
+    private async Task CallToolAsync(HttpContext context, JsonRpcRequest call, string sessionId)
+    {
+        if (string.IsNullOrEmpty(sessionId))
+        {
+            await tools.HandleAsync(context, call, null);
+            return;
+        }
+
+        if (!sessions.TryGet(sessionId, out var session))
+        {
+            await SessionNotFoundAsync(context);
+            return;
+        }
+
+        context.Response.Headers[SessionHeader] = session.Id;
+        using var scope = session.BeginRequest();
+        await tools.HandleAsync(context, call, session.Id);
     }
 
     private static async Task RunPostAsync(HttpContext context, McpHttpSession session, JsonRpcMessage message)

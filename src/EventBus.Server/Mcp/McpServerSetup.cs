@@ -1,4 +1,3 @@
-using EventBus.Core.Bus;
 using EventBus.Server.Health;
 using EventBus.Server.Tools;
 using ModelContextProtocol.Protocol;
@@ -18,10 +17,10 @@ internal static class McpServerSetup
         session (see list_sessions). Mark requests for help or failures as actionable so others notice them.
         """;
 
-    public static McpServerOptions Create(BusService bus)
+    public static McpServerOptions Create(ToolRegistry registry)
     {
         var tools = new McpServerPrimitiveCollection<McpServerTool>();
-        foreach (var tool in BusToolCatalog.Create(bus))
+        foreach (var tool in registry.All)
         {
             tools.Add(tool);
         }

@@ -5,8 +5,8 @@ using ModelContextProtocol.Server;
 
 namespace EventBus.Server.Tools;
 
-/// <summary>What a tool handler gets: its arguments and the MCP session it was called on.</summary>
-internal sealed record ToolCall(ToolArguments Args, McpServer Server);
+/// <summary>What a tool handler gets: its arguments and the MCP session it was called on (null when stateless).</summary>
+internal sealed record ToolCall(ToolArguments Args, string? McpSessionId);
 
 /// <summary>
 /// One bus tool. Results go out twice, as the old agent-event-bus clients read them: as
@@ -38,15 +38,21 @@ internal sealed class BusTool : McpServerTool
 
     public override IReadOnlyList<object> Metadata => [];
 
-    public override async ValueTask<CallToolResult> InvokeAsync(
-        RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
+    public string Name => ProtocolTool.Name;
+
+    /// <summary>The SDK's entry point (used when a call reaches a tool through the SDK pipeline).</summary>
+    public override ValueTask<CallToolResult> InvokeAsync(
+        RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken) =>
+        CallAsync(request.Params?.Arguments, request.Server.SessionId, cancellationToken);
+
+    /// <summary>Runs the tool: its result, or a tool error saying what was wrong with the input.</summary>
+    public async ValueTask<CallToolResult> CallAsync(
+        IDictionary<string, JsonElement>? arguments, string? mcpSessionId, CancellationToken cancellationToken)
     {
-        var name = ProtocolTool.Name;
         try
         {
-            var arguments = request.Params?.Arguments;
-            ToolArguments.RejectUnknown(name, arguments, _parameters);
-            var result = await _handler(new ToolCall(new ToolArguments(name, arguments), request.Server), cancellationToken);
+            ToolArguments.RejectUnknown(Name, arguments, _parameters);
+            var result = await _handler(new ToolCall(new ToolArguments(Name, arguments), mcpSessionId), cancellationToken);
             return Success(result);
         }
         catch (ToolArgumentException ex)
@@ -55,7 +61,7 @@ internal sealed class BusTool : McpServerTool
         }
         catch (BusValidationException ex)
         {
-            return Error($"{name}: {ex.Message}");
+            return Error($"{Name}: {ex.Message}");
         }
     }
 

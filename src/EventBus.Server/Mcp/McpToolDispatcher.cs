@@ -1,0 +1,107 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using EventBus.Server.Tools;
+using ModelContextProtocol.Protocol;
+
+namespace EventBus.Server.Mcp;
+
+/// <summary>
+/// Answers <c>tools/call</c> directly: parse the params, run the bus tool, write one SSE message with an exact
+/// Content-Length (one TCP send). The SDK's generic request pipeline cost more CPU per call than the whole durable
+/// publish (docs/benchmarks.md); everything else (initialize, ping, tools/list, notifications) still goes through it.
+/// Bad params get a precise -32602 where the SDK said only "An error occurred."
+/// </summary>
+internal sealed partial class McpToolDispatcher(ToolRegistry tools, ILogger<McpToolDispatcher> logger)
+{
+    private const int InvalidParams = -32602;
+    private static readonly JsonTypeInfo<CallToolRequestParams> ParamsInfo = TypeInfo<CallToolRequestParams>();
+    private static readonly JsonTypeInfo<CallToolResult> ResultInfo = TypeInfo<CallToolResult>();
+    private static readonly JsonTypeInfo<RequestId> IdInfo = TypeInfo<RequestId>();
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public async Task HandleAsync(HttpContext context, JsonRpcRequest request, string? mcpSessionId)
+    {
+        CallToolRequestParams? parameters;
+        try
+        {
+            parameters = request.Params?.Deserialize(ParamsInfo);
+        }
+        catch (JsonException ex)
+        {
+            await WriteErrorAsync(context, request.Id, $"Invalid params for tools/call: {ex.Message}");
+            return;
+        }
+
+        if (parameters?.Name is not { Length: > 0 } name)
+        {
+            await WriteErrorAsync(context, request.Id, "Invalid params: tools/call needs params.name, the tool to call.");
+            return;
+        }
+
+        if (!tools.TryGet(name, out var tool))
+        {
+            await WriteErrorAsync(context, request.Id, $"Unknown tool: '{name}'. tools/list names the tools this server has.");
+            return;
+        }
+
+        CallToolResult result;
+        try
+        {
+            result = await tool.CallAsync(parameters.Arguments, mcpSessionId, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return; // The client went away; nobody is left to answer.
+        }
+        catch (Exception ex)
+        {
+            LogToolFailed(logger, ex, name);
+            result = BusTool.Error($"{name} failed: {ex.Message}");
+        }
+
+        await WriteAsync(context, request.Id, json =>
+        {
+            json.WritePropertyName("result");
+            JsonSerializer.Serialize(json, result, ResultInfo);
+        });
+    }
+
+    private static Task WriteErrorAsync(HttpContext context, RequestId id, string message) =>
+        WriteAsync(context, id, json =>
+        {
+            json.WriteStartObject("error");
+            json.WriteNumber("code", InvalidParams);
+            json.WriteString("message", message);
+            json.WriteEndObject();
+        });
+
+    private static async Task WriteAsync(HttpContext context, RequestId id, Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        buffer.Write("event: message\ndata: "u8);
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            json.WriteStartObject();
+            body(json);
+            json.WritePropertyName("id");
+            JsonSerializer.Serialize(json, id, IdInfo);
+            json.WriteString("jsonrpc", "2.0");
+            json.WriteEndObject();
+        }
+
+        buffer.Write("\n\n"u8);
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache, no-store";
+        response.ContentLength = buffer.WrittenCount;
+        await response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+
+    private static JsonTypeInfo<T> TypeInfo<T>() => (JsonTypeInfo<T>)McpJson.Options.GetTypeInfo(typeof(T));
+
+    [LoggerMessage(EventId = 120, Level = LogLevel.Error, Message = "Tool {Tool} failed")]
+    private static partial void LogToolFailed(ILogger logger, Exception exception, string tool);
+}

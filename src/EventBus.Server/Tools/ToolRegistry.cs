@@ -1,0 +1,15 @@
+using System.Collections.Frozen;
+using EventBus.Core.Bus;
+
+namespace EventBus.Server.Tools;
+
+/// <summary>The bus tools by name: one set of instances serves tools/list (through the SDK) and tools/call.</summary>
+internal sealed class ToolRegistry(BusService bus)
+{
+    public IReadOnlyList<BusTool> All { get; } = BusToolCatalog.Create(bus);
+
+    private FrozenDictionary<string, BusTool>? _byName;
+
+    public bool TryGet(string name, out BusTool tool) =>
+        (_byName ??= All.ToFrozenDictionary(t => t.Name, StringComparer.Ordinal)).TryGetValue(name, out tool!);
+}

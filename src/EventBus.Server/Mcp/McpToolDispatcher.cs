@@ -17,7 +17,6 @@ internal sealed partial class McpToolDispatcher(ToolRegistry tools, ILogger<McpT
 {
     private const int InvalidParams = -32602;
     private static readonly JsonTypeInfo<CallToolRequestParams> ParamsInfo = TypeInfo<CallToolRequestParams>();
-    private static readonly JsonTypeInfo<CallToolResult> ResultInfo = TypeInfo<CallToolResult>();
     private static readonly JsonTypeInfo<RequestId> IdInfo = TypeInfo<RequestId>();
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -46,10 +45,10 @@ internal sealed partial class McpToolDispatcher(ToolRegistry tools, ILogger<McpT
             return;
         }
 
-        CallToolResult result;
+        ToolOutcome outcome;
         try
         {
-            result = await tool.CallAsync(parameters.Arguments, mcpSessionId, context.RequestAborted);
+            outcome = await tool.RunAsync(parameters.Arguments, mcpSessionId, context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -58,13 +57,42 @@ internal sealed partial class McpToolDispatcher(ToolRegistry tools, ILogger<McpT
         catch (Exception ex)
         {
             LogToolFailed(logger, ex, name);
-            result = BusTool.Error($"{name} failed: {ex.Message}");
+            outcome = new ToolOutcome(null, $"{name} failed: {ex.Message}");
         }
 
+        // The reply is serialized once and written twice, as the contract wants it: raw under
+        // structuredContent.result and as a JSON string in content[0].text.
+        var error = outcome.Error;
+        var reply = error is null
+            ? JsonSerializer.SerializeToUtf8Bytes(outcome.Result!, outcome.Result!.GetType(), ToolJson.Options)
+            : JsonSerializer.SerializeToUtf8Bytes(new EventBus.Core.Bus.BusError(error), ToolJson.Options);
         await WriteAsync(context, request.Id, json =>
         {
+            json.WriteStartObject("result");
+            json.WriteStartArray("content");
+            json.WriteStartObject();
+            json.WriteString("type", "text");
+            if (error is null)
+            {
+                json.WriteString("text", reply);
+            }
+            else
+            {
+                json.WriteString("text", error);
+            }
+
+            json.WriteEndObject();
+            json.WriteEndArray();
+            json.WriteStartObject("structuredContent");
             json.WritePropertyName("result");
-            JsonSerializer.Serialize(json, result, ResultInfo);
+            json.WriteRawValue(reply, skipInputValidation: true);
+            json.WriteEndObject();
+            if (error is not null)
+            {
+                json.WriteBoolean("isError", true);
+            }
+
+            json.WriteEndObject();
         });
     }
 

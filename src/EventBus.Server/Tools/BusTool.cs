@@ -5,6 +5,9 @@ using ModelContextProtocol.Server;
 
 namespace EventBus.Server.Tools;
 
+/// <summary>A tool's reply object, or the message of a tool error.</summary>
+internal readonly record struct ToolOutcome(object? Result, string? Error);
+
 /// <summary>What a tool handler gets: its arguments and the MCP session it was called on (null when stateless).</summary>
 internal sealed record ToolCall(ToolArguments Args, string? McpSessionId);
 
@@ -49,19 +52,26 @@ internal sealed class BusTool : McpServerTool
     public async ValueTask<CallToolResult> CallAsync(
         IDictionary<string, JsonElement>? arguments, string? mcpSessionId, CancellationToken cancellationToken)
     {
+        var outcome = await RunAsync(arguments, mcpSessionId, cancellationToken);
+        return outcome.Error is { } error ? Error(error) : Success(outcome.Result!);
+    }
+
+    /// <summary>Runs the tool and returns the reply object, or the message of a tool error.</summary>
+    public async ValueTask<ToolOutcome> RunAsync(
+        IDictionary<string, JsonElement>? arguments, string? mcpSessionId, CancellationToken cancellationToken)
+    {
         try
         {
             ToolArguments.RejectUnknown(Name, arguments, _parameters);
-            var result = await _handler(new ToolCall(new ToolArguments(Name, arguments), mcpSessionId), cancellationToken);
-            return Success(result);
+            return new ToolOutcome(await _handler(new ToolCall(new ToolArguments(Name, arguments), mcpSessionId), cancellationToken), null);
         }
         catch (ToolArgumentException ex)
         {
-            return Error(ex.Message);
+            return new ToolOutcome(null, ex.Message);
         }
         catch (BusValidationException ex)
         {
-            return Error($"{Name}: {ex.Message}");
+            return new ToolOutcome(null, $"{Name}: {ex.Message}");
         }
     }
 

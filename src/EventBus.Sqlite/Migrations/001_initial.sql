@@ -1,6 +1,7 @@
--- The event log. AUTOINCREMENT: ids are never reused, so a cursor always means the same position.
+-- The event log. Ids only grow: rows are never deleted from the top, so SQLite's max(rowid)+1 never reuses one
+-- and a cursor always means the same position. (Not AUTOINCREMENT: that costs an extra B-tree write per insert.)
 CREATE TABLE events (
-    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             INTEGER PRIMARY KEY,
     event_type     TEXT    NOT NULL,
     payload        TEXT    NOT NULL,
     session_id     TEXT    NOT NULL,

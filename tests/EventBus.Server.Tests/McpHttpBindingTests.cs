@@ -226,7 +226,7 @@ public sealed class McpHttpBindingTests : IAsyncLifetime
         }
 
         first.Dispose(); // the client drops its stream; the session lives on
-        await WaitUntilAsync(async () =>
+        await Waiting.UntilAsync(async () =>
         {
             using var reopened = await OpenStreamAsync(session);
             return reopened.StatusCode == HttpStatusCode.OK;
@@ -310,16 +310,6 @@ public sealed class McpHttpBindingTests : IAsyncLifetime
         }
 
         return text.ToString();
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var deadline = new CancellationTokenSource(TestTimeouts.Default);
-        while (!await condition())
-        {
-            deadline.Token.ThrowIfCancellationRequested();
-            await Task.Yield();
-        }
     }
 
     /// <summary>A body without Content-Length (chunked), so the limit is enforced while reading.</summary>

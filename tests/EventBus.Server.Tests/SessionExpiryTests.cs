@@ -33,7 +33,7 @@ public sealed class SessionExpiryTests : IAsyncLifetime
         _host.Time!.Advance(TimeSpan.FromHours(24) + TimeSpan.FromMinutes(2));
 
         // The expiry service's own timer fired during Advance; wait on the store itself for the outcome.
-        await WaitForAsync(async () => (await store.GetSessionAsync(id, CancellationToken.None))!.DeletedAt is not null);
+        await Waiting.UntilAsync(async () => (await store.GetSessionAsync(id, CancellationToken.None))!.DeletedAt is not null);
         (await _client.CallAsync("list_sessions")).GetArrayLength().Should().Be(0);
         var farewell = (await _client.CallAsync("get_events", new { limit = 1 })).GetProperty("events")[0];
         farewell.Str("event_type").Should().Be("session_unregistered");
@@ -54,7 +54,7 @@ public sealed class SessionExpiryTests : IAsyncLifetime
         await _client.CallAsync("publish_event", new { event_type = "note", payload = "still here", session_id = publisher });
         await _client.CallAsync("get_events", new { session_id = reader, resume = true });
         _host.Time.Advance(TimeSpan.FromHours(2));
-        await expiry.RunOnceAsync(CancellationToken.None);
+        await expiry.ExpireAsync(CancellationToken.None);
 
         var live = (await _client.CallAsync("list_sessions")).EnumerateArray().Select(s => s.Str("session_id")).ToList();
         live.Should().BeEquivalentTo([publisher, reader]);
@@ -69,15 +69,5 @@ public sealed class SessionExpiryTests : IAsyncLifetime
         var session = (await _client.CallAsync("list_sessions"))[0];
         session.GetProperty("age_seconds").GetDouble().Should().Be(5400);
         session.Str("registered_at").Should().Be("2026-11-22T02:14:00.000Z");
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        using var deadline = new CancellationTokenSource(TestTimeouts.Default);
-        while (!await condition())
-        {
-            await Task.Yield();
-            deadline.Token.ThrowIfCancellationRequested();
-        }
     }
 }

@@ -97,21 +97,10 @@ internal sealed partial class McpSessionStore(
 }
 
 /// <summary>Closes MCP sessions that have been idle longer than <see cref="McpHttpOptions.SessionIdleTimeout"/>.</summary>
-internal sealed class McpSessionPruner(McpSessionStore sessions, IOptions<McpHttpOptions> options, TimeProvider time) : BackgroundService
+internal sealed class McpSessionPruner(McpSessionStore sessions, IOptions<McpHttpOptions> options, TimeProvider time)
+    : Hosting.PeriodicService(time)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.PruneInterval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                await sessions.PruneIdleAsync();
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down.
-        }
-    }
+    protected override TimeSpan Interval => options.Value.PruneInterval;
+
+    public override Task RunOnceAsync(CancellationToken cancellationToken) => sessions.PruneIdleAsync();
 }

@@ -1,4 +1,5 @@
 using EventBus.Core.Bus;
+using EventBus.Server.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace EventBus.Server.Sessions;
@@ -8,27 +9,16 @@ namespace EventBus.Server.Sessions;
 /// lazily (fix 7), announcing each with a <c>session_unregistered</c> event.
 /// </summary>
 internal sealed partial class SessionExpiryService(
-    BusService bus, IOptions<BusOptions> options, TimeProvider time, ILogger<SessionExpiryService> logger) : BackgroundService
+    BusService bus, IOptions<BusOptions> options, TimeProvider time, ILogger<SessionExpiryService> logger) : PeriodicService(time)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.ExpiryInterval, time);
-        try
-        {
-            do
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down.
-        }
-    }
+    protected override TimeSpan Interval => options.Value.ExpiryInterval;
+
+    protected override bool RunAtStart => true;
+
+    public override Task RunOnceAsync(CancellationToken cancellationToken) => ExpireAsync(cancellationToken);
 
     /// <summary>One expiry pass; returns how many sessions expired.</summary>
-    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    public async Task<int> ExpireAsync(CancellationToken cancellationToken)
     {
         try
         {

@@ -1,3 +1,4 @@
+using EventBus.Server.Hosting;
 using EventBus.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -5,25 +6,12 @@ namespace EventBus.Server.Store;
 
 /// <summary>Checkpoints the SQLite WAL on a timer, so the writer never pays for a checkpoint's fsyncs.</summary>
 internal sealed partial class CheckpointService(
-    SqliteEventStore store, IOptions<SqliteStoreOptions> options, TimeProvider time, ILogger<CheckpointService> logger) : BackgroundService
+    SqliteEventStore store, IOptions<SqliteStoreOptions> options, TimeProvider time, ILogger<CheckpointService> logger)
+    : PeriodicService(time)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.CheckpointInterval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down; SQLite checkpoints the rest when the last connection closes.
-        }
-    }
+    protected override TimeSpan Interval => options.Value.CheckpointInterval;
 
-    public async Task RunOnceAsync(CancellationToken cancellationToken)
+    public override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         try
         {

@@ -19,7 +19,8 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
 
     /// <summary>Creates the store; call <see cref="InitializeAsync"/> before use.</summary>
     /// <param name="options">Where the file is and how durable commits are.</param>
-    /// <param name="committed">Called after each commit that added events, with the newest id (wakes waiters).</param>
+    /// <param name="committed">Called on the writer after each commit that added events, with the newest id (wakes
+    /// waiters). It must be quick and must not throw: it runs inside the write loop.</param>
     public SqliteEventStore(SqliteStoreOptions options, Action<long>? committed = null)
     {
         _options = options;

@@ -68,6 +68,7 @@ public static partial class EventBusApp
         try
         {
             await store.InitializeAsync(cancellationToken);
+            app.Services.GetRequiredService<Core.Events.CommitSignal>().Notify(await store.GetTipAsync(cancellationToken));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -1,4 +1,5 @@
 using EventBus.Core.Bus;
+using EventBus.Core.Events;
 using EventBus.Core.Store;
 using EventBus.Server.Health;
 using EventBus.Server.Mcp;
@@ -31,7 +32,12 @@ public static class EventBusServices
             json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<SqliteEventStore>(sp => new SqliteEventStore(sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value));
+        services.AddSingleton<CommitSignal>();
+        services.AddSingleton<SqliteEventStore>(sp =>
+        {
+            var signal = sp.GetRequiredService<CommitSignal>();
+            return new SqliteEventStore(sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value, signal.Notify);
+        });
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<SqliteEventStore>());
         services.AddSingleton<IDesktopNotifier, DesktopNotifier>();
         services.AddSingleton(sp => new BusService(

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using EventBus.Server.Mcp;
 using EventBus.Server.Tests.Support;
+using Microsoft.AspNetCore.Http;
 
 namespace EventBus.Server.Tests;
 
@@ -183,17 +184,36 @@ public sealed class McpHttpBindingTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task BodyOverTheServerLimit_Is413_AndTheServerKeepsServing()
+    public async Task BodyOverTheServerLimit_Is413_BeforeItIsSent_AndTheServerKeepsServing()
     {
         var huge = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"publish_event","arguments":{"event_type":"x","payload":"""
-            + "\"" + new string('a', (1024 * 1024) + 4096) + "\"}}}";
+            + "\"" + new string('a', 2 * 1024 * 1024) + "\"}}}";
+
+        // Expect: 100-continue lets the server refuse on Content-Length alone, so the client never sends the body
+        // (sending it into a connection the server is closing would race the 413 against a TCP reset).
         using var response = await _host.PostAsync(huge, adjust: r => r.Headers.ExpectContinue = true);
         response.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
         (await response.Content.ReadAsStringAsync()).Should().Contain("exceeds 1048576 bytes");
 
-
         using var after = await _host.PostAsync(ToolsCall);
         after.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task ChunkedBodyOverTheLimit_IsAnswered413_WhenReadingHitsTheLimit()
+    {
+        // Without Content-Length the limit is only known while reading; Kestrel's reader throws a 413 there.
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.Body = new LimitExceededStream(1024);
+        context.Response.Body = new MemoryStream();
+
+        var message = await McpRequestBody.ReadAsync(context);
+
+        message.Should().BeNull();
+        context.Response.StatusCode.Should().Be(StatusCodes.Status413PayloadTooLarge);
+        context.Response.Body.Position = 0;
+        var body = JsonDocument.Parse(context.Response.Body).RootElement;
+        body.GetProperty("error").GetProperty("message").GetString().Should().Contain("Payload Too Large");
     }
 
     [Fact]
@@ -312,16 +332,42 @@ public sealed class McpHttpBindingTests : IAsyncLifetime
         return text.ToString();
     }
 
-    /// <summary>A body without Content-Length (chunked), so the limit is enforced while reading.</summary>
-    private sealed class PushStreamContent(string text) : HttpContent
+    /// <summary>A request body that fails the way Kestrel's does once the body limit is passed.</summary>
+    private sealed class LimitExceededStream(int before) : Stream
     {
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            stream.WriteAsync(Encoding.UTF8.GetBytes(text)).AsTask();
+        private int _left = before;
 
-        protected override bool TryComputeLength(out long length)
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => 0; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
         {
-            length = 0;
-            return false;
+            if (_left <= 0)
+            {
+                throw new Microsoft.AspNetCore.Http.BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);
+            }
+
+            var n = Math.Min(count, _left);
+            Array.Fill(buffer, (byte)' ', offset, n);
+            _left -= n;
+            return n;
         }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

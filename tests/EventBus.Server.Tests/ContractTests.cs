@@ -57,7 +57,8 @@ public sealed class ContractTests : IAsyncLifetime
 
         var getEvents = tools.Single(t => t.Name == "get_events").JsonSchema.GetProperty("properties");
         getEvents.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo(
-            "cursor", "limit", "session_id", "order", "channel", "resume", "event_types", "peek", "correlation_id", "min_level");
+            "cursor", "limit", "session_id", "order", "channel", "resume", "event_types", "peek", "correlation_id", "min_level",
+            "wait_seconds");
     }
 
     [Fact]

@@ -24,6 +24,9 @@ public sealed class BusOptions
     /// <summary>The longest working directory.</summary>
     public const int MaxCwdLength = 4096;
 
+    /// <summary>The longest a long-poll may wait, in seconds.</summary>
+    public const int MaxWaitSeconds = 300;
+
     /// <summary>The most tags on one event.</summary>
     public const int MaxTags = 32;
 }

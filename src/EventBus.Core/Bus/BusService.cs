@@ -11,7 +11,8 @@ namespace EventBus.Core.Bus;
 /// for a refusal the caller should read (session not found, deleted); they throw
 /// <see cref="BusValidationException"/> for malformed input. Nothing is written when input is refused.
 /// </summary>
-public sealed class BusService(IEventStore store, IDesktopNotifier notifier, BusOptions options, TimeProvider time)
+public sealed class BusService(
+    IEventStore store, IDesktopNotifier notifier, BusOptions options, TimeProvider time, CommitSignal? signal = null)
 {
     private const string Anonymous = "anonymous";
 
@@ -204,6 +205,12 @@ public sealed class BusService(IEventStore store, IDesktopNotifier notifier, Bus
         }
 
         var minLevel = Validate.OptionalLevel(request.MinLevel, "min_level");
+        var wait = request.WaitSeconds ?? 0;
+        if (wait is < 0 or > BusOptions.MaxWaitSeconds)
+        {
+            throw new BusValidationException($"wait_seconds must be between 0 and {BusOptions.MaxWaitSeconds} (got {wait}).");
+        }
+
         var narrowed = request.Channel is not null || request.EventTypes is { Count: > 0 } || request.CorrelationId is not null;
 
         Session? session = null;
@@ -235,6 +242,10 @@ public sealed class BusService(IEventStore store, IDesktopNotifier notifier, Bus
             cursor ?? (descending ? null : 0), limit, request.Channel,
             request.EventTypes is { Count: > 0 } ? request.EventTypes : null, request.CorrelationId, minLevel);
         var page = await store.ReadEventsAsync(query, cancellationToken);
+        if (page.Events.Count == 0 && wait > 0 && signal is not null)
+        {
+            page = await LongPollAsync(query, page, TimeSpan.FromSeconds(wait), cancellationToken);
+        }
 
         long nextCursor;
         if (query.After is { } after)
@@ -261,6 +272,27 @@ public sealed class BusService(IEventStore store, IDesktopNotifier notifier, Bus
 
         IEnumerable<BusEvent> ordered = descending ? page.Events.Reverse() : page.Events;
         return new EventsReply(ordered.Select(ToReply).ToList(), Cursor.Format(nextCursor), page.HasMore);
+    }
+
+    /// <summary>
+    /// Waits (without holding a thread) until a commit brings an event this query matches, or the time is up.
+    /// Commits of events it does not match (another channel, a quieter level) just renew the wait.
+    /// </summary>
+    private async Task<EventPage> LongPollAsync(EventQuery query, EventPage page, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var deadline = time.GetTimestamp() + (long)(wait.TotalSeconds * time.TimestampFrequency);
+        while (page.Events.Count == 0)
+        {
+            var left = TimeSpan.FromSeconds((double)(deadline - time.GetTimestamp()) / time.TimestampFrequency);
+            if (left <= TimeSpan.Zero || !await signal!.WaitForAsync(page.Tip, left, time, cancellationToken))
+            {
+                break;
+            }
+
+            page = await store.ReadEventsAsync(query, cancellationToken);
+        }
+
+        return page;
     }
 
     /// <summary><c>ack_events</c>: saves a session's cursor; refuses a bad one, one past the tip, or a rewind unless allowed.</summary>
@@ -464,4 +496,5 @@ public sealed record GetEventsRequest(
     IReadOnlyList<string>? EventTypes = null,
     bool Peek = false,
     string? CorrelationId = null,
-    string? MinLevel = null);
+    string? MinLevel = null,
+    int? WaitSeconds = null);

@@ -42,7 +42,8 @@ public static class EventBusServices
         services.AddSingleton<IDesktopNotifier, DesktopNotifier>();
         services.AddSingleton(sp => new BusService(
             sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<IDesktopNotifier>(),
-            sp.GetRequiredService<IOptions<BusOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<IOptions<BusOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<CommitSignal>()));
 
         services.AddSingleton<ToolRegistry>();
         services.AddSingleton<McpServerOptions>(sp => McpServerSetup.Create(sp.GetRequiredService<ToolRegistry>()));

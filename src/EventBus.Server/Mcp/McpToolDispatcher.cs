@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using EventBus.Server.Tools;
+using Microsoft.Extensions.Options;
 using ModelContextProtocol.Protocol;
 
 namespace EventBus.Server.Mcp;
@@ -13,8 +14,11 @@ namespace EventBus.Server.Mcp;
 /// publish (docs/benchmarks.md); everything else (initialize, ping, tools/list, notifications) still goes through it.
 /// Bad params get a precise -32602 where the SDK said only "An error occurred."
 /// </summary>
-internal sealed partial class McpToolDispatcher(ToolRegistry tools, ILogger<McpToolDispatcher> logger)
+internal sealed partial class McpToolDispatcher(
+    ToolRegistry tools, IOptions<McpHttpOptions> options, TimeProvider time, ILogger<McpToolDispatcher> logger)
 {
+    private static readonly ReadOnlyMemory<byte> KeepAlive = ": keepalive\n\n"u8.ToArray();
+
     private const int InvalidParams = -32602;
     private static readonly JsonTypeInfo<CallToolRequestParams> ParamsInfo = TypeInfo<CallToolRequestParams>();
     private static readonly JsonTypeInfo<RequestId> IdInfo = TypeInfo<RequestId>();
@@ -48,7 +52,7 @@ internal sealed partial class McpToolDispatcher(ToolRegistry tools, ILogger<McpT
         ToolOutcome outcome;
         try
         {
-            outcome = await tool.RunAsync(parameters.Arguments, mcpSessionId, context.RequestAborted);
+            outcome = await RunWithKeepAliveAsync(context, tool.RunAsync(parameters.Arguments, mcpSessionId, context.RequestAborted).AsTask());
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -96,6 +100,42 @@ internal sealed partial class McpToolDispatcher(ToolRegistry tools, ILogger<McpT
         });
     }
 
+    /// <summary>
+    /// Most calls finish in well under a millisecond and are answered with one sized write. A call still running
+    /// after the keep-alive interval (a long-poll) switches the response to streaming and sends <c>: keepalive</c>
+    /// comments until it ends, because clients (Node's fetch) cut a response body that stays idle too long.
+    /// </summary>
+    private async Task<ToolOutcome> RunWithKeepAliveAsync(HttpContext context, Task<ToolOutcome> run)
+    {
+        if (run.IsCompleted)
+        {
+            return await run;
+        }
+
+        using var timer = new PeriodicTimer(options.Value.KeepAliveInterval, time);
+        var tick = timer.WaitForNextTickAsync(context.RequestAborted).AsTask();
+        while (await Task.WhenAny(run, tick) == tick && await tick)
+        {
+            if (!context.Response.HasStarted)
+            {
+                StartEventStream(context.Response);
+            }
+
+            await context.Response.Body.WriteAsync(KeepAlive, context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            tick = timer.WaitForNextTickAsync(context.RequestAborted).AsTask();
+        }
+
+        return await run;
+    }
+
+    private static void StartEventStream(HttpResponse response)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache, no-store";
+    }
+
     private static Task WriteErrorAsync(HttpContext context, RequestId id, string message) =>
         WriteAsync(context, id, json =>
         {
@@ -121,10 +161,12 @@ internal sealed partial class McpToolDispatcher(ToolRegistry tools, ILogger<McpT
 
         buffer.Write("\n\n"u8);
         var response = context.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache, no-store";
-        response.ContentLength = buffer.WrittenCount;
+        if (!response.HasStarted)
+        {
+            StartEventStream(response);
+            response.ContentLength = buffer.WrittenCount;
+        }
+
         await response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
     }
 

@@ -111,6 +111,8 @@ internal static class BusToolCatalog
         consuming) or filter by channel, event_types or correlation_id; min_level does consume (quieter events count
         as seen). Without session_id, cursor and resume you get the newest events (order "desc", the default) or the
         oldest (order "asc"). Order only sorts the page; it never changes which events a cursor read returns.
+        To wait for the next event instead of polling, pass wait_seconds (up to 300): the call returns as soon as a
+        matching event is committed, or with no events when the time is up.
         """,
         new ToolSchema()
             .String("cursor", CursorHelp + " Overrides resume.")
@@ -122,14 +124,15 @@ internal static class BusToolCatalog
             .StringList("event_types", "Only these event types (does not move your saved cursor).")
             .Boolean("peek", "Read without moving your saved cursor.")
             .String("correlation_id", "Only events of this thread (does not move your saved cursor).", maxLength: BusOptions.MaxNameLength)
-            .Enum("min_level", "Drop events quieter than this level: lifecycle < info < actionable.", SignalLevels.Names),
+            .Enum("min_level", "Drop events quieter than this level: lifecycle < info < actionable.", SignalLevels.Names)
+            .Integer("wait_seconds", "Long-poll: if nothing matches yet, wait up to this many seconds for it to arrive (returns the moment it does).", 0, BusOptions.MaxWaitSeconds, 0),
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = false, DestructiveHint = false, OpenWorldHint = false },
         async (c, ct) => await bus.GetEventsAsync(
             new GetEventsRequest(
                 c.Args.OptionalCursor("cursor"), c.Args.OptionalInt("limit"), c.Args.OptionalString("session_id"),
                 c.Args.OptionalString("order"), c.Args.OptionalString("channel"), c.Args.OptionalBool("resume", false),
                 c.Args.OptionalStringList("event_types"), c.Args.OptionalBool("peek", false),
-                c.Args.OptionalString("correlation_id"), c.Args.OptionalString("min_level")),
+                c.Args.OptionalString("correlation_id"), c.Args.OptionalString("min_level"), c.Args.OptionalInt("wait_seconds")),
             ct));
 
     private static BusTool AckEvents(BusService bus) => new(

@@ -27,10 +27,13 @@ internal sealed class SessionRow
 
     public long? DeletedAtMs { get; set; }
 
+    public long? PushCursor { get; set; }
+
     public Session ToSession() => new(
         SessionId, DisplayId, Name, Machine, Cwd, Repo, ClientId,
         DateTimeOffset.FromUnixTimeMilliseconds(RegisteredAtMs),
         DateTimeOffset.FromUnixTimeMilliseconds(LastHeartbeatMs),
         Cursor,
-        DeletedAtMs is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null);
+        DeletedAtMs is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null,
+        PushCursor);
 }

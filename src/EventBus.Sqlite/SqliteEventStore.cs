@@ -263,6 +263,36 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         }, cancellationToken);
 
     /// <inheritdoc />
+    public Task SubscribeAsync(Subscription subscription, CancellationToken cancellationToken) =>
+        Writer.ExecuteAsync(w => w.Connection.Execute(
+            """
+            INSERT INTO subscriptions (session_id, pattern, min_level, created_at_ms) VALUES (@SessionId, @Pattern, @Level, @Now)
+            ON CONFLICT (session_id, pattern) DO UPDATE SET min_level = excluded.min_level
+            """,
+            new { subscription.SessionId, subscription.Pattern, Level = (int)subscription.MinLevel, Now = subscription.CreatedAt.ToUnixTimeMilliseconds() },
+            w.Transaction), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> UnsubscribeAsync(string sessionId, string pattern, CancellationToken cancellationToken) =>
+        Writer.ExecuteAsync(w => w.Connection.Execute(
+            "DELETE FROM subscriptions WHERE session_id = @SessionId AND pattern = @Pattern",
+            new { SessionId = sessionId, Pattern = pattern }, w.Transaction) > 0, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<Subscription>> ListSubscriptionsAsync(string sessionId, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<Subscription>>(c => c.Query<(string Pattern, long Level, long CreatedAtMs)>(
+                "SELECT pattern, min_level, created_at_ms FROM subscriptions WHERE session_id = @SessionId ORDER BY pattern",
+                new { SessionId = sessionId })
+            .Select(r => new Subscription(sessionId, r.Pattern, (SignalLevel)r.Level, DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAtMs)))
+            .ToList());
+
+    /// <inheritdoc />
+    public Task AdvancePushCursorAsync(string sessionId, long cursor, CancellationToken cancellationToken) =>
+        Writer.ExecuteAsync(w => w.Connection.Execute(
+            "UPDATE sessions SET push_cursor = MAX(COALESCE(push_cursor, 0), @Cursor) WHERE session_id = @SessionId",
+            new { Cursor = cursor, SessionId = sessionId }, w.Transaction), cancellationToken);
+
+    /// <inheritdoc />
     public Task<Session?> GetSessionAsync(string sessionId, CancellationToken cancellationToken) =>
         ReadAsync(c => c.QuerySingleOrDefault<SessionRow>(Sql.SelectSession + " WHERE session_id = @Id", new { Id = sessionId })?.ToSession());
 

@@ -226,3 +226,39 @@ public class CheckpointTests
         command.ExecuteScalar().Should().Be(300L);
     }
 }
+
+public class SubscriptionStoreTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    [Fact]
+    public async Task Subscriptions_AreStoredPerSession_UpsertedByPattern_AndSurviveARestart()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var s = (await temp.Store.RegisterAsync(TempStore.Register("a"), None)).Session.SessionId;
+        var t = DateTimeOffset.UnixEpoch;
+        await temp.Store.SubscribeAsync(new(s, "repo:*", EventBus.Core.Events.SignalLevel.Actionable, t), None);
+        await temp.Store.SubscribeAsync(new(s, "alerts:#", EventBus.Core.Events.SignalLevel.Info, t), None);
+        await temp.Store.SubscribeAsync(new(s, "repo:*", EventBus.Core.Events.SignalLevel.Lifecycle, t), None);
+
+        await temp.ReopenAsync();
+
+        var list = await temp.Store.ListSubscriptionsAsync(s, None);
+        list.Select(x => (x.Pattern, x.MinLevel)).Should().Equal(
+            ("alerts:#", EventBus.Core.Events.SignalLevel.Info), ("repo:*", EventBus.Core.Events.SignalLevel.Lifecycle));
+        (await temp.Store.UnsubscribeAsync(s, "repo:*", None)).Should().BeTrue();
+        (await temp.Store.UnsubscribeAsync(s, "repo:*", None)).Should().BeFalse();
+        (await temp.Store.ListSubscriptionsAsync("someone-else", None)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task PushCursor_OnlyMovesForward()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var s = (await temp.Store.RegisterAsync(TempStore.Register("a"), None)).Session.SessionId;
+        (await temp.Store.GetSessionAsync(s, None))!.PushCursor.Should().BeNull();
+        await temp.Store.AdvancePushCursorAsync(s, 7, None);
+        await temp.Store.AdvancePushCursorAsync(s, 3, None);
+        (await temp.Store.GetSessionAsync(s, None))!.PushCursor.Should().Be(7);
+    }
+}

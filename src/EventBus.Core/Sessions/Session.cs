@@ -12,7 +12,8 @@ public sealed record Session(
     DateTimeOffset RegisteredAt,
     DateTimeOffset LastHeartbeat,
     long? Cursor,
-    DateTimeOffset? DeletedAt)
+    DateTimeOffset? DeletedAt,
+    long? PushCursor = null)
 {
     /// <summary>True until the session is unregistered or expires.</summary>
     public bool IsLive => DeletedAt is null;

@@ -43,6 +43,18 @@ public interface IEventStore
     /// <summary>Sets a session's saved cursor under the ack rules, atomically.</summary>
     Task<AckOutcome> AckAsync(string sessionId, long cursor, bool allowRewind, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>Adds a subscription, or changes the level of an existing one for the same pattern.</summary>
+    Task SubscribeAsync(Subscription subscription, CancellationToken cancellationToken);
+
+    /// <summary>Removes a subscription; false if there was none.</summary>
+    Task<bool> UnsubscribeAsync(string sessionId, string pattern, CancellationToken cancellationToken);
+
+    /// <summary>A session's explicit subscriptions, by pattern.</summary>
+    Task<IReadOnlyList<Subscription>> ListSubscriptionsAsync(string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>Moves a session's push cursor forward (never back).</summary>
+    Task AdvancePushCursorAsync(string sessionId, long cursor, CancellationToken cancellationToken);
+
     /// <summary>A session by id, live or deleted.</summary>
     Task<Session?> GetSessionAsync(string sessionId, CancellationToken cancellationToken);
 

@@ -10,10 +10,14 @@ public sealed class ContractTests : IAsyncLifetime
     private BusHost _host = null!;
     private McpClient _client = null!;
 
+    // Never registers: its reads are not defaulted to a bound session.
+    private McpClient _observer = null!;
+
     public async Task InitializeAsync()
     {
         _host = await BusHost.StartAsync();
         _client = await _host.ConnectAsync();
+        _observer = await _host.ConnectAsync();
     }
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
@@ -39,6 +43,8 @@ public sealed class ContractTests : IAsyncLifetime
 
     private Task<JsonElement> Events(object arguments) => _client.CallAsync("get_events", arguments);
 
+    private Task<JsonElement> Latest(int limit = 1) => _observer.CallAsync("get_events", new { limit });
+
     private static List<string> Payloads(JsonElement reply) =>
         reply.GetProperty("events").EnumerateArray().Select(e => e.Str("payload")).ToList();
 
@@ -48,7 +54,7 @@ public sealed class ContractTests : IAsyncLifetime
         var tools = await _client.ListToolsAsync(cancellationToken: TestTimeouts.Token());
         tools.Select(t => t.Name).Should().BeEquivalentTo(
             "register_session", "list_sessions", "list_channels", "publish_event", "get_events", "ack_events",
-            "unregister_session", "notify");
+            "unregister_session", "notify", "subscribe", "unsubscribe", "list_subscriptions");
         foreach (var tool in tools)
         {
             tool.Description.Should().NotBeNullOrWhiteSpace();
@@ -75,7 +81,7 @@ public sealed class ContractTests : IAsyncLifetime
         reply.GetProperty("resumed").GetBoolean().Should().BeFalse();
         reply.GetProperty("active_sessions").GetInt32().Should().Be(1);
 
-        var latest = await Events(new { limit = 1 });
+        var latest = await Latest();
         var announced = latest.GetProperty("events")[0];
         announced.Str("event_type").Should().Be("session_registered");
         announced.Str("payload").Should().Be("fix-login started on laptop in /home/ada/src/eventbus");
@@ -167,7 +173,7 @@ public sealed class ContractTests : IAsyncLifetime
     {
         var me = await Register("writer");
         var id = me.Str("session_id");
-        var tipBefore = (await Events(new { limit = 1 })).Str("next_cursor");
+        var tipBefore = (await Latest()).Str("next_cursor");
 
         (await _client.CallFailingAsync("get_events", new { cursor = "abc" })).Should().Contain("cursor").And.Contain("\"abc\"");
         (await _client.CallFailingAsync("get_events", new { cursor = "-5" })).Should().Contain("cursor");
@@ -193,7 +199,7 @@ public sealed class ContractTests : IAsyncLifetime
             .Should().Contain("has no parameter \"sesion_id\"");
         (await _client.CallFailingAsync("register_session", new { name = "" })).Should().Contain("name must not be empty");
 
-        (await Events(new { limit = 1 })).Str("next_cursor").Should().Be(tipBefore);
+        (await Latest()).Str("next_cursor").Should().Be(tipBefore);
     }
 
     [Fact]
@@ -270,7 +276,7 @@ public sealed class ContractTests : IAsyncLifetime
         e.GetProperty("tags").EnumerateArray().Select(t => t.GetString()).Should().Equal("a", "b");
         e.GetProperty("correlation_id").ValueKind.Should().Be(JsonValueKind.Null);
         e.Str("timestamp").Should().MatchRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$");
-        e.Str("session_id").Should().Be("anonymous");
+        e.Str("session_id").Should().Be(target.Str("session_id"), "a connection that registered publishes as that session by default");
     }
 
     [Fact]
@@ -287,7 +293,7 @@ public sealed class ContractTests : IAsyncLifetime
         reply.Str("display_id").Should().Be(me.Str("display_id"));
         reply.Str("deleted_at").Should().EndWith("Z");
         reply.Str("hint").Should().Contain("register_session");
-        Payloads(await Events(new { limit = 1 })).Should().Equal("ghost message");
+        Payloads(await Latest()).Should().Equal("ghost message");
     }
 
     [Fact]
@@ -388,11 +394,12 @@ public sealed class ContractTests : IAsyncLifetime
         reply.Str("session_id").Should().Be(me.Str("session_id"));
         reply.GetProperty("active_sessions").GetInt32().Should().Be(0);
 
-        var farewell = (await Events(new { limit = 1 })).GetProperty("events")[0];
+        var farewell = (await Latest()).GetProperty("events")[0];
         farewell.Str("event_type").Should().Be("session_unregistered");
         farewell.Str("payload").Should().Be("worker ended on laptop");
 
-        (await _client.CallAsync("unregister_session")).Str("error").Should().Be("Must provide either session_id or client_id");
+        (await _observer.CallAsync("unregister_session")).Str("error").Should().Be("Must provide either session_id or client_id");
+        (await _client.CallAsync("unregister_session")).Str("error").Should().Be("Session deleted", "this connection is bound to the session it unregistered");
         (await _client.CallAsync("unregister_session", new { session_id = "nope" })).Str("error").Should().Be("Session not found");
         (await _client.CallAsync("unregister_session", new { session_id = me.Str("session_id") })).Str("error").Should().Be("Session deleted");
     }

@@ -97,7 +97,7 @@ public sealed class HostTests
         var resumed = await again.CallAsync("register_session", new { name = "durable", machine = "m", client_id = "c" });
         resumed.Str("session_id").Should().Be(sessionId);
         resumed.Str("cursor").Should().Be(cursor);
-        var events = await again.CallAsync("get_events", new { limit = 10, order = "asc" });
+        var events = await again.CallAsync("get_events", new { cursor = "0", limit = 10, order = "asc", peek = true });
         events.GetProperty("events").EnumerateArray().Select(e => e.Str("payload")).Should().Contain("survives restarts");
         await second.StopAsync();
         Directory.Delete(directory, recursive: true);

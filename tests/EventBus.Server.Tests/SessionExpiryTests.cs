@@ -35,7 +35,8 @@ public sealed class SessionExpiryTests : IAsyncLifetime
         // The expiry service's own timer fired during Advance; wait on the store itself for the outcome.
         await Waiting.UntilAsync(async () => (await store.GetSessionAsync(id, CancellationToken.None))!.DeletedAt is not null);
         (await _client.CallAsync("list_sessions")).GetArrayLength().Should().Be(0);
-        var farewell = (await _client.CallAsync("get_events", new { limit = 1 })).GetProperty("events")[0];
+        await using var observer = await _host.ConnectAsync();
+        var farewell = (await observer.CallAsync("get_events", new { limit = 1 })).GetProperty("events")[0];
         farewell.Str("event_type").Should().Be("session_unregistered");
         farewell.Str("payload").Should().Contain("sleepy ended on m1").And.Contain("expired");
         var read = await _client.CallAsync("get_events", new { session_id = id, resume = true });

@@ -399,6 +399,64 @@ public sealed class BusService(
         return new UnregisterReply(true, session.SessionId, session.DisplayId, active);
     }
 
+    /// <summary><c>subscribe</c>: push events on channels matching <paramref name="pattern"/> at or above a level (default actionable).</summary>
+    public async Task<object> SubscribeAsync(string sessionId, string pattern, string? minLevel, CancellationToken cancellationToken)
+    {
+        Validate.Name(sessionId, "session_id");
+        var parsed = ChannelPattern.Parse(pattern);
+        var level = Validate.OptionalLevel(minLevel, "min_level") ?? SignalLevel.Actionable;
+        var session = await store.GetSessionAsync(sessionId, cancellationToken);
+        if (session is null)
+        {
+            return NotFound(sessionId);
+        }
+
+        if (session.DeletedAt is not null)
+        {
+            return DeletedError(session);
+        }
+
+        await store.SubscribeAsync(new Subscription(sessionId, parsed.Text, level, Now()), cancellationToken);
+        return new SubscriptionReply(true, sessionId, parsed.Text, level.ToWire());
+    }
+
+    /// <summary><c>unsubscribe</c>: stop pushing a pattern.</summary>
+    public async Task<object> UnsubscribeAsync(string sessionId, string pattern, CancellationToken cancellationToken)
+    {
+        Validate.Name(sessionId, "session_id");
+        Validate.Name(pattern, "channel");
+        if (await store.GetSessionAsync(sessionId, cancellationToken) is null)
+        {
+            return NotFound(sessionId);
+        }
+
+        if (!await store.UnsubscribeAsync(sessionId, pattern, cancellationToken))
+        {
+            return new BusError("Not subscribed")
+            {
+                Details = { ["success"] = false, ["session_id"] = sessionId, ["channel"] = pattern },
+            };
+        }
+
+        return new UnsubscribeReply(true, sessionId, pattern);
+    }
+
+    /// <summary><c>list_subscriptions</c>: the implicit direct channel first, then explicit patterns.</summary>
+    public async Task<object> ListSubscriptionsAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        Validate.Name(sessionId, "session_id");
+        var session = await store.GetSessionAsync(sessionId, cancellationToken);
+        if (session is null)
+        {
+            return NotFound(sessionId);
+        }
+
+        var explicitOnes = await store.ListSubscriptionsAsync(sessionId, cancellationToken);
+        var list = new List<SubscriptionEntry> { new(ChannelName.Direct(sessionId), SignalLevel.Lifecycle.ToWire(), true) };
+        list.AddRange(explicitOnes.Select(s => new SubscriptionEntry(s.Pattern, s.MinLevel.ToWire(), false)));
+        return new SubscriptionsReply(sessionId, list);
+    }
+
     /// <summary><c>notify</c>: a desktop notification on the server's machine.</summary>
     public async Task<NotifyReply> NotifyAsync(string title, string message, bool sound, CancellationToken cancellationToken)
     {

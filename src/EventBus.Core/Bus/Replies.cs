@@ -69,6 +69,18 @@ public sealed record AckReply(bool Success, string SessionId, string Cursor, str
 /// <summary><c>unregister_session</c>'s result.</summary>
 public sealed record UnregisterReply(bool Success, string SessionId, string DisplayId, int ActiveSessions);
 
+/// <summary><c>subscribe</c>'s result.</summary>
+public sealed record SubscriptionReply(bool Success, string SessionId, string Channel, string MinLevel);
+
+/// <summary><c>unsubscribe</c>'s result.</summary>
+public sealed record UnsubscribeReply(bool Success, string SessionId, string Channel);
+
+/// <summary>One pushed channel pattern; <c>implicit</c> for the session's own direct channel.</summary>
+public sealed record SubscriptionEntry(string Channel, string MinLevel, bool Implicit);
+
+/// <summary><c>list_subscriptions</c>' result.</summary>
+public sealed record SubscriptionsReply(string SessionId, IReadOnlyList<SubscriptionEntry> Subscriptions);
+
 /// <summary><c>notify</c>'s result.</summary>
 public sealed record NotifyReply(bool Success, string Title, string Message);
 

@@ -194,7 +194,7 @@ internal sealed partial class McpHttpHandler(
 
         context.Response.Headers[SessionHeader] = session.Id;
         using var scope = session.BeginRequest();
-        await tools.HandleAsync(context, call, session.Id);
+        await tools.HandleAsync(context, call, session);
     }
 
     private static async Task RunPostAsync(HttpContext context, McpHttpSession session, JsonRpcMessage message)

@@ -7,8 +7,10 @@ namespace EventBus.Server.Mcp;
 /// The session outlives its GET stream: a client may drop the stream and open it again.
 /// </summary>
 internal sealed class McpHttpSession(string id, StreamableHttpServerTransport transport, McpServer server, TimeProvider time)
-    : IAsyncDisposable
+    : IAsyncDisposable, Tools.IToolSession
 {
+    private string? _boundSessionId;
+
     private readonly CancellationTokenSource _lifetime = new();
     private SessionEventStream? _stream;
     private long _lastActivity = time.GetTimestamp();
@@ -30,6 +32,19 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
     public SessionEventStream? Stream => Volatile.Read(ref _stream);
 
     public void Start() => RunTask = server.RunAsync(_lifetime.Token);
+
+    /// <inheritdoc />
+    public string? BoundSessionId => Volatile.Read(ref _boundSessionId);
+
+    /// <summary>Raised after <see cref="Bind"/>, so push can start on an open stream.</summary>
+    public event Action<McpHttpSession>? Bound;
+
+    /// <inheritdoc />
+    public void Bind(string busSessionId)
+    {
+        Volatile.Write(ref _boundSessionId, busSessionId);
+        Bound?.Invoke(this);
+    }
 
     /// <summary>Marks a request in flight (the session is not idle while it runs).</summary>
     public RequestScope BeginRequest()

@@ -24,7 +24,7 @@ internal sealed partial class McpToolDispatcher(
     private static readonly JsonTypeInfo<RequestId> IdInfo = TypeInfo<RequestId>();
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public async Task HandleAsync(HttpContext context, JsonRpcRequest request, string? mcpSessionId)
+    public async Task HandleAsync(HttpContext context, JsonRpcRequest request, McpHttpSession? session)
     {
         CallToolRequestParams? parameters;
         try
@@ -52,7 +52,7 @@ internal sealed partial class McpToolDispatcher(
         ToolOutcome outcome;
         try
         {
-            outcome = await RunWithKeepAliveAsync(context, tool.RunAsync(parameters.Arguments, mcpSessionId, context.RequestAborted).AsTask());
+            outcome = await RunWithKeepAliveAsync(context, tool.RunAsync(parameters.Arguments, session, context.RequestAborted).AsTask());
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

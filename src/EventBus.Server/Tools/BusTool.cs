@@ -9,7 +9,11 @@ namespace EventBus.Server.Tools;
 internal readonly record struct ToolOutcome(object? Result, string? Error);
 
 /// <summary>What a tool handler gets: its arguments and the MCP session it was called on (null when stateless).</summary>
-internal sealed record ToolCall(ToolArguments Args, string? McpSessionId);
+internal sealed record ToolCall(ToolArguments Args, IToolSession? Session)
+{
+    /// <summary>The named argument, else the bus session this MCP session is bound to.</summary>
+    public string? SessionOr(string argument) => Args.OptionalString(argument) ?? Session?.BoundSessionId;
+}
 
 /// <summary>
 /// One bus tool. Results go out twice, as the old agent-event-bus clients read them: as
@@ -46,24 +50,24 @@ internal sealed class BusTool : McpServerTool
     /// <summary>The SDK's entry point (used when a call reaches a tool through the SDK pipeline).</summary>
     public override ValueTask<CallToolResult> InvokeAsync(
         RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken) =>
-        CallAsync(request.Params?.Arguments, request.Server.SessionId, cancellationToken);
+        CallAsync(request.Params?.Arguments, null, cancellationToken);
 
     /// <summary>Runs the tool: its result, or a tool error saying what was wrong with the input.</summary>
     public async ValueTask<CallToolResult> CallAsync(
-        IDictionary<string, JsonElement>? arguments, string? mcpSessionId, CancellationToken cancellationToken)
+        IDictionary<string, JsonElement>? arguments, IToolSession? session, CancellationToken cancellationToken)
     {
-        var outcome = await RunAsync(arguments, mcpSessionId, cancellationToken);
+        var outcome = await RunAsync(arguments, session, cancellationToken);
         return outcome.Error is { } error ? Error(error) : Success(outcome.Result!);
     }
 
     /// <summary>Runs the tool and returns the reply object, or the message of a tool error.</summary>
     public async ValueTask<ToolOutcome> RunAsync(
-        IDictionary<string, JsonElement>? arguments, string? mcpSessionId, CancellationToken cancellationToken)
+        IDictionary<string, JsonElement>? arguments, IToolSession? session, CancellationToken cancellationToken)
     {
         try
         {
             ToolArguments.RejectUnknown(Name, arguments, _parameters);
-            return new ToolOutcome(await _handler(new ToolCall(new ToolArguments(Name, arguments), mcpSessionId), cancellationToken), null);
+            return new ToolOutcome(await _handler(new ToolCall(new ToolArguments(Name, arguments), session), cancellationToken), null);
         }
         catch (ToolArgumentException ex)
         {

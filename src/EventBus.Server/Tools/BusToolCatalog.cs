@@ -5,8 +5,8 @@ using ModelContextProtocol.Protocol;
 namespace EventBus.Server.Tools;
 
 /// <summary>
-/// The eight bus tools of the agent-event-bus contract: same names, parameters and result keys. The descriptions
-/// are written for the agent that reads them.
+/// The eight bus tools of the agent-event-bus contract (same names, parameters and result keys) and the push
+/// subscription tools. The descriptions are written for the agent that reads them.
 /// </summary>
 internal static class BusToolCatalog
 {
@@ -26,7 +26,16 @@ internal static class BusToolCatalog
         AckEvents(bus),
         UnregisterSession(bus),
         Notify(bus),
+        Subscribe(bus),
+        Unsubscribe(bus),
+        ListSubscriptions(bus),
     ];
+
+    private const string BoundHelp = " Defaults to the session this connection registered as.";
+
+    private static string RequiredSession(ToolCall c, string tool) =>
+        c.SessionOr("session_id") ?? throw new ToolArgumentException(
+            $"{tool} needs \"session_id\": pass it, or call register_session on this connection first.");
 
     private static BusTool RegisterSession(BusService bus) => new(
         "register_session",
@@ -44,9 +53,18 @@ internal static class BusToolCatalog
             .String("cwd", "Your working directory; the repo name is derived from it.", maxLength: BusOptions.MaxCwdLength)
             .String("client_id", "A stable id of your client (e.g. the Claude Code session id) so a restart resumes the same session.", maxLength: BusOptions.MaxNameLength),
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = false, DestructiveHint = false, OpenWorldHint = false },
-        async (c, ct) => await bus.RegisterSessionAsync(
-            c.Args.RequiredString("name"), c.Args.OptionalString("machine"), c.Args.OptionalString("cwd"),
-            c.Args.OptionalString("client_id"), ct));
+        async (c, ct) =>
+        {
+            var reply = await bus.RegisterSessionAsync(
+                c.Args.RequiredString("name"), c.Args.OptionalString("machine"), c.Args.OptionalString("cwd"),
+                c.Args.OptionalString("client_id"), ct);
+            if (reply is RegisterReply registered)
+            {
+                c.Session?.Bind(registered.SessionId);
+            }
+
+            return reply;
+        });
 
     private static BusTool ListSessions(BusService bus) => new(
         "list_sessions",
@@ -94,7 +112,7 @@ internal static class BusToolCatalog
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = false, DestructiveHint = false, OpenWorldHint = false },
         async (c, ct) => await bus.PublishAsync(
             new PublishRequest(
-                c.Args.RequiredString("event_type"), c.Args.RequiredString("payload"), c.Args.OptionalString("session_id"),
+                c.Args.RequiredString("event_type"), c.Args.RequiredString("payload"), c.SessionOr("session_id"),
                 c.Args.OptionalString("channel"), c.Args.OptionalString("title"), c.Args.OptionalStringList("tags"),
                 c.Args.OptionalString("correlation_id"), c.Args.OptionalString("signal_level")),
             ct));
@@ -129,7 +147,7 @@ internal static class BusToolCatalog
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = false, DestructiveHint = false, OpenWorldHint = false },
         async (c, ct) => await bus.GetEventsAsync(
             new GetEventsRequest(
-                c.Args.OptionalCursor("cursor"), c.Args.OptionalInt("limit"), c.Args.OptionalString("session_id"),
+                c.Args.OptionalCursor("cursor"), c.Args.OptionalInt("limit"), c.SessionOr("session_id"),
                 c.Args.OptionalString("order"), c.Args.OptionalString("channel"), c.Args.OptionalBool("resume", false),
                 c.Args.OptionalStringList("event_types"), c.Args.OptionalBool("peek", false),
                 c.Args.OptionalString("correlation_id"), c.Args.OptionalString("min_level"), c.Args.OptionalInt("wait_seconds")),
@@ -144,12 +162,12 @@ internal static class BusToolCatalog
         allow_rewind=true (to re-read events); one beyond the newest event is refused.
         """,
         new ToolSchema()
-            .String("session_id", SessionIdHelp, required: true, maxLength: BusOptions.MaxNameLength)
+            .String("session_id", SessionIdHelp + BoundHelp, maxLength: BusOptions.MaxNameLength)
             .String("cursor", "The event id to save as seen, as a decimal string.", required: true)
             .Boolean("allow_rewind", "Allow moving the saved cursor backwards."),
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = true, DestructiveHint = false, OpenWorldHint = false },
         async (c, ct) => await bus.AckAsync(
-            c.Args.RequiredString("session_id"),
+            RequiredSession(c, "ack_events"),
             c.Args.OptionalCursor("cursor") ?? throw new ToolArgumentException("ack_events needs \"cursor\" (a string like \"42\")."),
             c.Args.OptionalBool("allow_rewind", false), ct));
 
@@ -167,7 +185,46 @@ internal static class BusToolCatalog
             .String("machine", "The machine you registered from (narrows a client_id lookup).", maxLength: BusOptions.MaxNameLength),
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = false, DestructiveHint = true, OpenWorldHint = false },
         async (c, ct) => await bus.UnregisterAsync(
-            c.Args.OptionalString("session_id"), c.Args.OptionalString("client_id"), c.Args.OptionalString("machine"), ct));
+            c.Args.OptionalString("client_id") is null ? c.SessionOr("session_id") : c.Args.OptionalString("session_id"),
+            c.Args.OptionalString("client_id"), c.Args.OptionalString("machine"), ct));
+
+    private static BusTool Subscribe(BusService bus) => new(
+        "subscribe",
+        "Subscribe to channels",
+        """
+        Have events on matching channels pushed to you as they happen (as channel messages, when your client shows
+        them), at or above a level. Patterns match by ':'-separated segment: "repo:*" is any one segment
+        ("repo:eventbus"), "alerts:#" is any depth ("alerts", "alerts:disk:sda"), anything else is exact.
+        min_level defaults to actionable, so chatter does not interrupt you; use "info" to hear everything but
+        lifecycle noise. Direct messages to you are always pushed. Subscribing again to the same pattern changes its
+        level. Subscriptions are stored: they survive reconnects and server restarts. Reading with get_events is
+        unaffected (reads are broadcast).
+        """,
+        new ToolSchema()
+            .String("channel", "A channel name or pattern, e.g. \"alerts:#\" or \"repo:*\".", required: true, maxLength: BusOptions.MaxNameLength)
+            .Enum("min_level", "Push only events at or above this level (default actionable).", SignalLevels.Names, "actionable")
+            .String("session_id", SessionIdHelp + BoundHelp, maxLength: BusOptions.MaxNameLength),
+        new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = true, DestructiveHint = false, OpenWorldHint = false },
+        async (c, ct) => await bus.SubscribeAsync(
+            RequiredSession(c, "subscribe"), c.Args.RequiredString("channel"), c.Args.OptionalString("min_level"), ct));
+
+    private static BusTool Unsubscribe(BusService bus) => new(
+        "unsubscribe",
+        "Unsubscribe from channels",
+        "Stop pushing a pattern you subscribed to (give it exactly as subscribed; list_subscriptions shows them).",
+        new ToolSchema()
+            .String("channel", "The pattern to stop pushing.", required: true, maxLength: BusOptions.MaxNameLength)
+            .String("session_id", SessionIdHelp + BoundHelp, maxLength: BusOptions.MaxNameLength),
+        new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = true, DestructiveHint = true, OpenWorldHint = false },
+        async (c, ct) => await bus.UnsubscribeAsync(RequiredSession(c, "unsubscribe"), c.Args.RequiredString("channel"), ct));
+
+    private static BusTool ListSubscriptions(BusService bus) => new(
+        "list_subscriptions",
+        "List your subscriptions",
+        "The channel patterns pushed to you, with their levels; your own direct channel is listed as implicit.",
+        new ToolSchema().String("session_id", SessionIdHelp + BoundHelp, maxLength: BusOptions.MaxNameLength),
+        new ToolAnnotations { ReadOnlyHint = true, IdempotentHint = true, OpenWorldHint = false },
+        async (c, ct) => await bus.ListSubscriptionsAsync(RequiredSession(c, "list_subscriptions"), ct));
 
     private static BusTool Notify(BusService bus) => new(
         "notify",

@@ -26,16 +26,19 @@ export const POST_HEADERS = Object.freeze({
   Accept: 'application/json, text/event-stream',
 });
 
-/** The eight tools of the EventBus contract. */
+// The eight tools of the agent-event-bus contract plus the push subscription tools, sorted.
 export const TOOL_NAMES = Object.freeze([
   'ack_events',
   'get_events',
   'list_channels',
   'list_sessions',
+  'list_subscriptions',
   'notify',
   'publish_event',
   'register_session',
+  'subscribe',
   'unregister_session',
+  'unsubscribe',
 ]);
 
 /** A unique suffix so repeated runs against one database never see each other's sessions. */

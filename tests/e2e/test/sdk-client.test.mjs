@@ -39,7 +39,7 @@ describe('TypeScript SDK client', () => {
     assert.ok(client.getServerCapabilities()?.tools, 'the server declares the tools capability');
   });
 
-  test('lists exactly the eight bus tools, each with an object input schema', async () => {
+  test('lists exactly the bus tools (the eight of the contract and the subscription tools), each with an object input schema', async () => {
     const { tools } = await client.listTools(undefined, { timeout: TIMEOUT_MS });
     assert.deepEqual(tools.map((t) => t.name).sort(), [...TOOL_NAMES]);
     for (const tool of tools) {

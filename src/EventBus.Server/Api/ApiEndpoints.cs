@@ -15,7 +15,27 @@ internal static class ApiEndpoints
     /// <summary>Most events one batch may hold.</summary>
     public const int MaxBatchSize = 1000;
 
-    public static RouteGroupBuilder MapApi(this IEndpointRouteBuilder endpoints)
+    /// <summary>
+    /// Problem details for the answers routing gives before a handler runs (415 wrong Content-Type, 404, 405), so every
+    /// error under <c>/api</c> has the same shape.
+    /// </summary>
+    public static IServiceCollection AddApi(this IServiceCollection services) =>
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType)
+            {
+                context.ProblemDetails.Detail ??=
+                    "Send the body with Content-Type: application/json (or application/x-ndjson for a batch).";
+            }
+        });
+
+    public static RouteGroupBuilder MapApi(this WebApplication app)
+    {
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api"), api => api.UseStatusCodePages());
+        return app.MapApiEndpoints();
+    }
+
+    private static RouteGroupBuilder MapApiEndpoints(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/v1").WithTags("Events");
         // Bad input anywhere in the bus rules is a 400 whose detail is the bus's own message.
@@ -65,7 +85,7 @@ internal static class ApiEndpoints
                 "Replays the stored events after the cursor (or after the Last-Event-ID header, which wins), then follows " +
                 "new ones live; without either it starts at the newest event (live only). Each event is `id: <id>`, " +
                 "`event: <event_type>`, `data: <event JSON>`. A `: keepalive` comment is sent when idle.")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
         return group;

@@ -32,6 +32,7 @@ public static class EventBusServices
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
+        services.AddApi();
         services.AddOpenApi();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<CommitSignal>();

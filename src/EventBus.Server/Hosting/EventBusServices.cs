@@ -1,6 +1,7 @@
 using EventBus.Core.Bus;
 using EventBus.Core.Events;
 using EventBus.Core.Store;
+using EventBus.Server.Api;
 using EventBus.Server.Health;
 using EventBus.Server.Mcp;
 using EventBus.Server.Notifications;
@@ -31,6 +32,8 @@ public static class EventBusServices
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
+        services.AddApi();
+        services.AddOpenApi();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<CommitSignal>();
         services.AddSingleton<SqliteEventStore>(sp =>
@@ -57,12 +60,14 @@ public static class EventBusServices
         return services;
     }
 
-    /// <summary>Maps <c>/health</c> and <c>/mcp</c> behind the Host/Origin guard.</summary>
+    /// <summary>Maps <c>/health</c>, <c>/mcp</c>, <c>/api/v1</c> and <c>/openapi/v1.json</c> behind the Host/Origin guard.</summary>
     public static WebApplication MapEventBus(this WebApplication app)
     {
         app.UseMiddleware<HostGuard>();
         app.MapHealth();
         app.MapMcp();
+        app.MapApi();
+        app.MapOpenApi();
         return app;
     }
 }

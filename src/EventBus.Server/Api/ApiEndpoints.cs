@@ -1,0 +1,178 @@
+using EventBus.Core.Bus;
+using EventBus.Core.Events;
+using EventBus.Core.Store;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace EventBus.Server.Api;
+
+/// <summary>
+/// The REST and SSE API under <c>/api/v1</c>: the same bus rules as the MCP tools (publish, read, stream), for scripts,
+/// dashboards and anything that speaks plain HTTP. Errors are RFC 9457 problem details.
+/// </summary>
+internal static class ApiEndpoints
+{
+    /// <summary>Most events one batch may hold.</summary>
+    public const int MaxBatchSize = 1000;
+
+    /// <summary>
+    /// Problem details for the answers routing gives before a handler runs (415 wrong Content-Type, 404, 405), so every
+    /// error under <c>/api</c> has the same shape.
+    /// </summary>
+    public static IServiceCollection AddApi(this IServiceCollection services) =>
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType)
+            {
+                context.ProblemDetails.Detail ??=
+                    "Send the body with Content-Type: application/json (or application/x-ndjson for a batch).";
+            }
+        });
+
+    public static RouteGroupBuilder MapApi(this WebApplication app)
+    {
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api"), api => api.UseStatusCodePages());
+        return app.MapApiEndpoints();
+    }
+
+    private static RouteGroupBuilder MapApiEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/v1").WithTags("Events");
+        // Bad input anywhere in the bus rules is a 400 whose detail is the bus's own message.
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            try
+            {
+                return await next(context);
+            }
+            catch (BusValidationException ex)
+            {
+                return ApiProblems.BadRequest(ex.Message);
+            }
+        });
+
+        group.MapPost("/events", PublishAsync)
+            .WithName("PublishEvent")
+            .WithSummary("Publish one event")
+            .WithDescription("Stores the event and returns after it is committed. Same fields and rules as the MCP publish_event tool.")
+            .Accepts<PublishBody>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+
+        group.MapPost("/events:batch", PublishBatchAsync)
+            .WithName("PublishEventBatch")
+            .WithSummary("Publish several events in one transaction")
+            .WithDescription(
+                $"The body is a JSON array of publish objects (application/json) or NDJSON (application/x-ndjson, one object " +
+                $"per line, blank lines ignored), at most {MaxBatchSize} events. Every item is validated first: if any is bad, " +
+                "nothing is stored and the problem names the item. Otherwise all are stored in one transaction, with consecutive ids.")
+            .Accepts<PublishBody[]>("application/json", "application/x-ndjson")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+
+        group.MapGet("/events", GetEventsAsync)
+            .WithName("GetEvents")
+            .WithSummary("Read a page of events")
+            .WithDescription(
+                "With a cursor: the oldest events after it (up to limit), sorted by order. Without: the newest (order=desc, " +
+                "the default) or the oldest (order=asc). Keep reading from next_cursor while has_more is true.")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+
+        group.MapGet("/stream", EventStreamEndpoint.StreamAsync)
+            .WithName("StreamEvents")
+            .WithSummary("Follow events as server-sent events")
+            .WithDescription(
+                "Replays the stored events after the cursor (or after the Last-Event-ID header, which wins), then follows " +
+                "new ones live; without either it starts at the newest event (live only). Each event is `id: <id>`, " +
+                "`event: <event_type>`, `data: <event JSON>`. A `: keepalive` comment is sent when idle.")
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+
+        return group;
+    }
+
+    private static async Task<Results<Created<PublishReply>, ProblemHttpResult>> PublishAsync(
+        HttpRequest request, BusService bus, CancellationToken cancellationToken)
+    {
+        var body = await ApiRequestReader.ReadJsonAsync(request, cancellationToken);
+        if (body.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var reply = (PublishReply)await bus.PublishAsync(ApiRequestReader.ToPublishRequest(body.Json), cancellationToken);
+        return TypedResults.Created(EventLocation(reply.EventId), reply);
+    }
+
+    private static async Task<Results<Created<BatchReply>, ProblemHttpResult>> PublishBatchAsync(
+        HttpRequest request, BusService bus, IEventStore store, CancellationToken cancellationToken)
+    {
+        var batch = await ApiRequestReader.ReadBatchAsync(request, MaxBatchSize, cancellationToken);
+        if (batch.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        // Validate everything before storing anything: one bad item refuses the whole batch.
+        var newEvents = new List<NewEvent>(batch.Items.Count);
+        foreach (var item in batch.Items)
+        {
+            try
+            {
+                newEvents.Add(bus.ToNewEvent(ApiRequestReader.ToPublishRequest(item.Json)));
+            }
+            catch (BusValidationException ex)
+            {
+                return ApiProblems.BadRequest($"{item.Name}: {ex.Message}");
+            }
+        }
+
+        var stored = await store.AppendAsync(newEvents, cancellationToken);
+        var replies = stored
+            .Select(e => new PublishReply(e.Id, e.EventType, e.Payload, e.Channel, e.SignalLevel.ToWire()) { CorrelationId = e.CorrelationId })
+            .ToList();
+        var location = replies.Count > 0
+            ? $"/api/v1/events?cursor={replies[0].EventId - 1}&limit={replies.Count}&order=asc"
+            : "/api/v1/events";
+        return TypedResults.Created(location, new BatchReply(replies, replies.Count));
+    }
+
+    private static async Task<Results<Ok<EventsReply>, ProblemHttpResult>> GetEventsAsync(
+        BusService bus,
+        [FromQuery] string? cursor,
+        [FromQuery] string? channel,
+        [FromQuery] string? limit,
+        [FromQuery] string? order,
+        CancellationToken cancellationToken)
+    {
+        var request = new GetEventsRequest(cursor, ApiRequestReader.ParseLimit(limit), Order: order, Channel: channel);
+        return TypedResults.Ok((EventsReply)await bus.GetEventsAsync(request, cancellationToken));
+    }
+
+    /// <summary>Where one stored event can be read back.</summary>
+    private static string EventLocation(long id) => $"/api/v1/events?cursor={id - 1}&limit=1";
+}
+
+/// <summary>The publish body (documentation only: the handlers read the JSON themselves to name every problem).</summary>
+internal sealed record PublishBody(
+    string EventType,
+    string Payload,
+    string? SessionId = null,
+    string? Channel = null,
+    string? Title = null,
+    IReadOnlyList<string>? Tags = null,
+    string? CorrelationId = null,
+    string? SignalLevel = null);
+
+/// <summary>A batch's result: the stored events in order, and how many.</summary>
+internal sealed record BatchReply(IReadOnlyList<PublishReply> Events, int Count);
+
+/// <summary>The problem details this API answers with.</summary>
+internal static class ApiProblems
+{
+    public static ProblemHttpResult BadRequest(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
+
+    public static ProblemHttpResult TooLarge(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload too large");
+}

@@ -1,0 +1,166 @@
+using System.Text;
+using System.Text.Json;
+using EventBus.Core.Bus;
+using EventBus.Core.Events;
+using EventBus.Core.Store;
+using EventBus.Server.Mcp;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
+
+namespace EventBus.Server.Api;
+
+/// <summary>
+/// <c>GET /api/v1/stream</c>: events as server-sent events. The store is the truth: each stream reads from its own
+/// position and waits on <see cref="CommitSignal"/> for more, so a missed wake-up loses nothing and no events are
+/// held in memory for slow readers. Each stream writes from its own request, so a client that stops reading stalls
+/// only itself (and Kestrel's minimum response data rate ends it).
+/// </summary>
+internal static partial class EventStreamEndpoint
+{
+    private const int PageSize = 256;
+    private static readonly byte[] KeepAliveFrame = ": keepalive\n\n"u8.ToArray();
+
+    public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> StreamAsync(
+        HttpContext context,
+        IEventStore store,
+        [FromQuery] string? cursor,
+        [FromQuery] string? channel,
+        [FromHeader(Name = "Last-Event-ID")] string? lastEventId)
+    {
+        long? start = null;
+        if (Cursor.TryParse(lastEventId, out var resumeAfter))
+        {
+            start = resumeAfter;
+        }
+        else if (cursor is not null)
+        {
+            start = Cursor.TryParse(cursor, out var after)
+                ? after
+                : throw new BusValidationException($"cursor must be the decimal string of an event id, like \"42\" (got \"{cursor}\").");
+        }
+
+        if (channel is not null)
+        {
+            CheckChannel(channel);
+        }
+
+        var services = context.RequestServices;
+        var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EventStreamEndpoint).FullName!);
+        try
+        {
+            var position = start ?? await store.GetTipAsync(stop.Token);
+            await StartAsync(context.Response, stop.Token);
+            LogOpened(logger, position, channel ?? "(all)");
+            await PumpAsync(
+                context.Response.Body, store, services.GetRequiredService<CommitSignal>(), services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<IOptions<McpHttpOptions>>().Value.KeepAliveInterval,
+                services.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions,
+                position, channel, stop.Token);
+        }
+        catch (Exception ex) when ((ex is OperationCanceledException && stop.IsCancellationRequested) || ex is IOException)
+        {
+            // The client went away or the server is stopping: both are how a stream normally ends.
+            LogClosed(logger);
+        }
+
+        return TypedResults.Empty;
+    }
+
+    // The bus's own channel rules (get_events applies them too), checked before the stream starts.
+    private static void CheckChannel(string channel)
+    {
+        if (channel.Length == 0)
+        {
+            throw new BusValidationException("channel must not be empty.");
+        }
+
+        if (channel.Length > BusOptions.MaxNameLength)
+        {
+            throw new BusValidationException($"channel is {channel.Length} characters; the limit is {BusOptions.MaxNameLength}.");
+        }
+
+        if (channel.Any(char.IsControl))
+        {
+            throw new BusValidationException("channel must not contain control characters.");
+        }
+    }
+
+    private static async Task StartAsync(HttpResponse response, CancellationToken cancellationToken)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        // Tells proxies (nginx) not to buffer either.
+        response.Headers["X-Accel-Buffering"] = "no";
+        response.HttpContext.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        await response.StartAsync(cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>Replays from <paramref name="position"/>, then follows commits, until cancelled.</summary>
+    private static async Task PumpAsync(
+        Stream body, IEventStore store, CommitSignal signal, TimeProvider time, TimeSpan keepAlive, JsonSerializerOptions json,
+        long position, string? channel, CancellationToken cancellationToken)
+    {
+        var lastWrite = time.GetTimestamp();
+        while (true)
+        {
+            var page = await store.ReadEventsAsync(new EventQuery(position, PageSize, channel), cancellationToken);
+            if (page.Events.Count > 0)
+            {
+                await body.WriteAsync(Frames(page.Events, json), cancellationToken);
+                await body.FlushAsync(cancellationToken);
+                lastWrite = time.GetTimestamp();
+            }
+
+            // Without more pages, everything up to the tip has been sent or filtered out by the channel.
+            position = page.HasMore ? page.Events[^1].Id : Math.Max(position, page.Tip);
+            if (page.HasMore)
+            {
+                continue;
+            }
+
+            while (true)
+            {
+                var quietFor = time.GetElapsedTime(lastWrite);
+                if (quietFor >= keepAlive)
+                {
+                    await body.WriteAsync(KeepAliveFrame, cancellationToken);
+                    await body.FlushAsync(cancellationToken);
+                    lastWrite = time.GetTimestamp();
+                    continue;
+                }
+
+                if (await signal.WaitForAsync(position, keepAlive - quietFor, time, cancellationToken))
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    private static byte[] Frames(IReadOnlyList<BusEvent> events, JsonSerializerOptions json)
+    {
+        var text = new StringBuilder();
+        foreach (var e in events)
+        {
+            // Event types and ids hold no control characters (the bus refuses them), and compact JSON has no newlines.
+            text.Append("id: ").Append(Cursor.Format(e.Id)).Append('\n')
+                .Append("event: ").Append(e.EventType).Append('\n')
+                .Append("data: ").Append(JsonSerializer.Serialize(BusService.ToReply(e), json)).Append("\n\n");
+        }
+
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Debug, Message = "Event stream opened after event {Position} on channel {Channel}")]
+    private static partial void LogOpened(ILogger logger, long position, string channel);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Debug, Message = "Event stream closed")]
+    private static partial void LogClosed(ILogger logger);
+}

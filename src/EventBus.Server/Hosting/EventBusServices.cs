@@ -51,6 +51,7 @@ public static class EventBusServices
         services.AddSingleton<ToolRegistry>();
         services.AddSingleton<McpServerOptions>(sp => McpServerSetup.Create(sp.GetRequiredService<ToolRegistry>()));
         services.AddSingleton<McpToolDispatcher>();
+        services.AddSingleton<Push.PushService>();
         services.AddSingleton<McpSessionStore>();
         services.AddSingleton<McpHttpHandler>();
         services.AddHostedService<McpSessionPruner>();

@@ -15,6 +15,7 @@ namespace EventBus.Server.Mcp;
 internal sealed partial class McpHttpHandler(
     McpSessionStore sessions,
     McpToolDispatcher tools,
+    Push.PushService push,
     IOptions<McpHttpOptions> options,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
@@ -127,7 +128,10 @@ internal sealed partial class McpHttpHandler(
             return;
         }
 
-        var stream = new SessionEventStream(options.Value.StreamQueueCapacity, context.Abort);
+        var stream = new SessionEventStream(options.Value.StreamQueueCapacity, context.Abort)
+        {
+            ResumeAfter = EventBus.Core.Events.Cursor.TryParse(context.Request.Headers["Last-Event-ID"].ToString(), out var last) ? last : null,
+        };
         if (!session.TryAttach(stream))
         {
             await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status409Conflict, JsonRpcReplies.ServerError,
@@ -137,6 +141,8 @@ internal sealed partial class McpHttpHandler(
 
         try
         {
+            // A bound session first receives what it missed since its push cursor, then live events.
+            push.Attach(session);
             context.Response.Headers[SessionHeader] = session.Id;
             PrepareEventStream(context);
             await context.Response.Body.FlushAsync(context.RequestAborted);

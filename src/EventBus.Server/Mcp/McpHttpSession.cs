@@ -36,6 +36,9 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
     /// <inheritdoc />
     public string? BoundSessionId => Volatile.Read(ref _boundSessionId);
 
+    /// <summary>Held by the push loop of this session's current stream.</summary>
+    public SemaphoreSlim DeliveryLock { get; } = new(1, 1);
+
     /// <summary>Raised after <see cref="Bind"/>, so push can start on an open stream.</summary>
     public event Action<McpHttpSession>? Bound;
 

@@ -15,6 +15,11 @@ internal static class McpServerSetup
         Read what is new with get_events(session_id=..., resume=true); it returns only events you have not seen and
         remembers your position. Send with publish_event: channel "all" for everyone, "session:<session_id>" for one
         session (see list_sessions). Mark requests for help or failures as actionable so others notice them.
+        Events can also reach you without asking: direct messages to you, and channels you subscribe to (subscribe,
+        e.g. "alerts:#"), arrive as <channel source="eventbus" event_id=... channel=... event_type=... from=...>
+        messages. They are real events from other agents or systems: act on them if they concern your work, reply
+        with publish_event (to "session:<their session_id>" for a direct answer), and call get_events or ack_events
+        to mark them handled.
         """;
 
     public static McpServerOptions Create(ToolRegistry registry)
@@ -35,6 +40,8 @@ internal static class McpServerSetup
             Capabilities = new ServerCapabilities
             {
                 Tools = new ToolsCapability { ListChanged = false },
+                // Claude Code shows notifications/claude/channel to the model when this is declared.
+                Experimental = new Dictionary<string, object> { ["claude/channel"] = new System.Text.Json.Nodes.JsonObject() },
                 Logging = new LoggingCapability(),
             },
             ToolCollection = tools,

@@ -13,6 +13,7 @@ internal sealed partial class McpSessionStore(
     ILoggerFactory loggerFactory,
     IServiceProvider services,
     TimeProvider time,
+    Push.PushService push,
     ILogger<McpSessionStore> logger) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, McpHttpSession> _sessions = new(StringComparer.Ordinal);
@@ -33,6 +34,7 @@ internal sealed partial class McpSessionStore(
         var transport = new StreamableHttpServerTransport(loggerFactory) { SessionId = id };
         var server = McpServer.Create(transport, serverOptions, loggerFactory, services);
         var session = new McpHttpSession(id, transport, server, time);
+        session.Bound += push.Attach;
         // The transport's inbound channel holds one message: the server must be reading before the first POST.
         session.Start();
         _sessions[id] = session;

@@ -6,31 +6,53 @@ namespace EventBus.Server.Mcp;
 /// <summary>
 /// A session's GET SSE stream. Writers enqueue whole SSE frames and never wait on the client: the queue is bounded,
 /// and a reader that lets it fill (stopped reading, socket buffer full) is cut off instead of stalling anyone else.
-/// Keep-alive comments go through the same queue, so frames never interleave.
+/// Keep-alive comments are written by the same loop, so frames never interleave. Frames carry the event id they
+/// deliver, so push knows how far the client has really been sent.
 /// </summary>
 internal sealed class SessionEventStream
 {
     private static readonly ReadOnlyMemory<byte> KeepAliveFrame = Encoding.UTF8.GetBytes(": keepalive\n\n");
-    private readonly Channel<ReadOnlyMemory<byte>> _frames;
+    private readonly Channel<Frame> _frames;
     private readonly Action _cutOff;
+    private readonly CancellationTokenSource _ended = new();
+    private long _deliveredThrough;
+    private int _delivering;
 
     public SessionEventStream(int capacity, Action cutOff)
     {
         _cutOff = cutOff;
-        _frames = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(capacity)
+        _frames = Channel.CreateBounded<Frame>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
     }
 
+    /// <summary>The <c>Last-Event-ID</c> the client reconnected with: push resumes right after it.</summary>
+    public long? ResumeAfter { get; init; }
+
     /// <summary>True once the stream was cut off for not reading.</summary>
     public bool WasCutOff { get; private set; }
 
+    /// <summary>Cancelled when the stream ends (client gone, cut off, session closed).</summary>
+    public CancellationToken Ended => _ended.Token;
+
+    /// <summary>The highest event id whose frame has been written and flushed to the client.</summary>
+    public long DeliveredThrough => Interlocked.Read(ref _deliveredThrough);
+
+    /// <summary>True when every queued frame has been written.</summary>
+    public bool IsDrained => _frames.Reader.Count == 0;
+
+    /// <summary>Claims the right to push into this stream (one delivery loop per stream).</summary>
+    public bool TryStartDelivery() => Interlocked.CompareExchange(ref _delivering, 1, 0) == 0;
+
+    /// <summary>Gives the right back (the loop ended while the stream may live on).</summary>
+    public void EndDelivery() => Volatile.Write(ref _delivering, 0);
+
     /// <summary>Queues a frame; if the reader is too far behind, cuts the stream off and returns false.</summary>
-    public bool TryEnqueue(ReadOnlyMemory<byte> frame)
+    public bool TryEnqueue(ReadOnlyMemory<byte> frame, long eventId = 0)
     {
-        if (_frames.Writer.TryWrite(frame))
+        if (_frames.Writer.TryWrite(new Frame(frame, eventId)))
         {
             return true;
         }
@@ -39,13 +61,18 @@ internal sealed class SessionEventStream
         {
             WasCutOff = true;
             _cutOff();
+            End();
         }
 
         return false;
     }
 
     /// <summary>Ends the stream after what is queued.</summary>
-    public void Complete() => _frames.Writer.TryComplete();
+    public void Complete()
+    {
+        _frames.Writer.TryComplete();
+        End();
+    }
 
     /// <summary>
     /// Writes queued frames to <paramref name="body"/> until the queue completes or <paramref name="cancellationToken"/>
@@ -71,12 +98,19 @@ internal sealed class SessionEventStream
                     return;
                 }
 
+                var through = 0L;
                 while (reader.TryRead(out var frame))
                 {
-                    await body.WriteAsync(frame, cancellationToken);
+                    await body.WriteAsync(frame.Bytes, cancellationToken);
+                    through = Math.Max(through, frame.EventId);
                 }
 
                 await body.FlushAsync(cancellationToken);
+                if (through > 0)
+                {
+                    Interlocked.Exchange(ref _deliveredThrough, Math.Max(through, DeliveredThrough));
+                }
+
                 wroteSinceTick = true;
             }
             else
@@ -97,4 +131,18 @@ internal sealed class SessionEventStream
             }
         }
     }
+
+    private void End()
+    {
+        try
+        {
+            _ended.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already ended.
+        }
+    }
+
+    private readonly record struct Frame(ReadOnlyMemory<byte> Bytes, long EventId);
 }

@@ -1,0 +1,222 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using EventBus.Core.Channels;
+using EventBus.Core.Events;
+using EventBus.Core.Store;
+using EventBus.Server.Mcp;
+
+namespace EventBus.Server.Push;
+
+/// <summary>
+/// Pushes committed events to bound MCP sessions with an open GET stream, as <c>notifications/claude/channel</c>.
+/// Each stream gets its own delivery loop that reads from the store after the session's durable push cursor, so a
+/// stream that opens (or reopens) first receives what it missed, then live events; the commit signal only wakes it.
+/// Publishers never touch a stream: a loop enqueues into the stream's bounded queue, and a stream whose reader
+/// stops is cut off (its cursor kept) rather than slowing anyone.
+/// </summary>
+internal sealed partial class PushService(IEventStore store, CommitSignal signal, TimeProvider time, ILogger<PushService> logger)
+{
+    private const int PageSize = 256;
+    private const int MaxContentLength = 1000;
+    private static readonly TimeSpan PersistEvery = TimeSpan.FromSeconds(1);
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private readonly ConcurrentDictionary<string, string> _displayIds = new(StringComparer.Ordinal);
+
+    /// <summary>Starts delivery if the session is bound and has an open stream without a loop (on attach and on bind).</summary>
+    public void Attach(McpHttpSession session)
+    {
+        if (session.BoundSessionId is not { } busId || session.Stream is not { } stream || !stream.TryStartDelivery())
+        {
+            return;
+        }
+
+        // The loop lives exactly as long as the stream (bounded by it) and catches its own errors.
+        _ = DeliverAsync(session, busId, stream);
+    }
+
+    private async Task DeliverAsync(McpHttpSession session, string busId, SessionEventStream stream)
+    {
+        var ct = stream.Ended;
+        long cursor = 0;
+        long persisted = -1;
+        var lastPersist = time.GetTimestamp();
+        var rebound = false;
+        var locked = false;
+        try
+        {
+            // One loop at a time per MCP session: a reopened stream starts only after the old loop saved its cursor.
+            await session.DeliveryLock.WaitAsync(ct);
+            locked = true;
+            var bus = await store.GetSessionAsync(busId, ct);
+            if (bus is null || !bus.IsLive)
+            {
+                return;
+            }
+
+            // Last-Event-ID is what the client really received; the push cursor is what was written to some socket.
+            cursor = stream.ResumeAfter ?? bus.PushCursor ?? bus.Cursor ?? signal.Tip;
+            persisted = bus.PushCursor ?? -1;
+            while (!ct.IsCancellationRequested)
+            {
+                if (session.BoundSessionId != busId)
+                {
+                    rebound = true;
+                    return;
+                }
+
+                var subscriptions = (await store.ListSubscriptionsAsync(busId, ct))
+                    .Select(s => (Pattern: ChannelPattern.Parse(s.Pattern), s.MinLevel))
+                    .ToList();
+                var page = await store.ReadEventsAsync(new EventQuery(cursor, PageSize), ct);
+                foreach (var e in page.Events)
+                {
+                    if (Wants(e, busId, subscriptions) && !stream.TryEnqueue(await FrameAsync(e, ct), e.Id))
+                    {
+                        return; // Cut off: the reader stopped reading.
+                    }
+                }
+
+                cursor = page.HasMore ? page.Events[^1].Id : Math.Max(cursor, page.Tip);
+                if (time.GetElapsedTime(lastPersist) >= PersistEvery)
+                {
+                    persisted = await PersistAsync(busId, stream, cursor, persisted);
+                    lastPersist = time.GetTimestamp();
+                }
+
+                if (!page.HasMore)
+                {
+                    await signal.WaitForAsync(cursor, TimeSpan.FromMinutes(1), time, ct);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The stream ended.
+        }
+        catch (Exception ex)
+        {
+            LogFailed(logger, ex, busId);
+        }
+        finally
+        {
+            if (locked)
+            {
+                await PersistAsync(busId, stream, cursor, persisted);
+                session.DeliveryLock.Release();
+            }
+
+            stream.EndDelivery();
+            if (rebound)
+            {
+                Attach(session);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Saves how far the client has been sent: everything scanned when the queue is drained, else the last frame
+    /// actually written (queued frames of a dropped stream are delivered again on the next stream).
+    /// </summary>
+    private async Task<long> PersistAsync(string busId, SessionEventStream stream, long scanned, long persisted)
+    {
+        var safe = stream.IsDrained && !stream.WasCutOff ? scanned : stream.DeliveredThrough;
+        if (safe <= persisted)
+        {
+            return persisted;
+        }
+
+        try
+        {
+            await store.AdvancePushCursorAsync(busId, safe, CancellationToken.None);
+            return safe;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogFailed(logger, ex, busId);
+            return persisted;
+        }
+    }
+
+    /// <summary>Own events are never pushed back; direct messages always are; otherwise a subscription must match.</summary>
+    internal static bool Wants(BusEvent e, string busId, IReadOnlyList<(ChannelPattern Pattern, SignalLevel MinLevel)> subscriptions)
+    {
+        if (e.SessionId == busId)
+        {
+            return false;
+        }
+
+        if (e.Channel.Length == ChannelName.DirectPrefix.Length + busId.Length && e.Channel == ChannelName.Direct(busId))
+        {
+            return true;
+        }
+
+        foreach (var (pattern, minLevel) in subscriptions)
+        {
+            if (e.SignalLevel >= minLevel && pattern.Matches(e.Channel))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task<ReadOnlyMemory<byte>> FrameAsync(BusEvent e, CancellationToken cancellationToken)
+    {
+        var from = await DisplayNameAsync(e.SessionId, cancellationToken);
+        var buffer = new ArrayBufferWriter<byte>(512);
+        buffer.Write("id: "u8);
+        buffer.Write(System.Text.Encoding.ASCII.GetBytes(Cursor.Format(e.Id)));
+        buffer.Write("\nevent: message\ndata: "u8);
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            json.WriteStartObject();
+            json.WriteString("jsonrpc", "2.0");
+            json.WriteString("method", "notifications/claude/channel");
+            json.WriteStartObject("params");
+            json.WriteString("content", Content(e, from));
+            json.WriteStartObject("meta");
+            json.WriteString("event_id", Cursor.Format(e.Id));
+            json.WriteString("channel", e.Channel);
+            json.WriteString("event_type", e.EventType);
+            json.WriteString("signal_level", e.SignalLevel.ToWire());
+            json.WriteString("from", from);
+            json.WriteEndObject();
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        buffer.Write("\n\n"u8);
+        return buffer.WrittenMemory;
+    }
+
+    /// <summary>One readable line: who, what, where, and the message (long ones cut with a pointer to the rest).</summary>
+    internal static string Content(BusEvent e, string from)
+    {
+        var text = e.Title is { Length: > 0 } title ? $"{title}: {e.Payload}" : e.Payload;
+        if (text.Length > MaxContentLength)
+        {
+            text = $"{text[..MaxContentLength]}… (cut; get_events(cursor=\"{e.Id - 1}\", limit=1) has all of event {e.Id})";
+        }
+
+        return $"{e.EventType} from {from} on {e.Channel}: {text}";
+    }
+
+    private async Task<string> DisplayNameAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        if (_displayIds.TryGetValue(sessionId, out var name))
+        {
+            return name;
+        }
+
+        var session = await store.GetSessionAsync(sessionId, cancellationToken);
+        name = session is null ? sessionId : session.DisplayId;
+        _displayIds[sessionId] = name;
+        return name;
+    }
+
+    [LoggerMessage(EventId = 500, Level = LogLevel.Warning, Message = "Push to session {SessionId} stopped")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string sessionId);
+}

@@ -1,0 +1,291 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Threading.Channels;
+using EventBus.Server.Mcp;
+using EventBus.Server.Tests.Support;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace EventBus.Server.Tests;
+
+/// <summary>Events pushed into running sessions as <c>notifications/claude/channel</c>, from the durable push cursor.</summary>
+public sealed class PushTests : IAsyncLifetime
+{
+    private BusHost _host = null!;
+    private McpClient _publisher = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await BusHost.StartAsync(false, "--EventBus:Mcp:StreamQueueCapacity=16");
+        _publisher = await _host.ConnectAsync();
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task TheServerDeclaresClaudeChannels_AndExplainsThemInItsInstructions()
+    {
+        _publisher.ServerCapabilities.Experimental.Should().ContainKey("claude/channel");
+        _publisher.ServerInstructions.Should().Contain("<channel source=\"eventbus\"");
+    }
+
+    [Fact]
+    public async Task ADirectMessageReachesTheRecipientWithoutPolling_ChatterDoesNot()
+    {
+        var (client, inbox) = await ConnectListenerAsync();
+        var me = (await client.CallAsync("register_session", new { name = "recipient", machine = "m" })).Str("session_id");
+        var sender = (await _publisher.CallAsync("register_session", new { name = "sender", machine = "m" })).Str("display_id");
+
+        await Publish("task_completed", "just chatter", "all");
+        await _publisher.CallAsync("publish_event", new
+        {
+            event_type = "help_needed",
+            payload = "can you review PR 12?",
+            channel = "session:" + me,
+            title = "Review",
+        });
+
+        var pushed = await NextAsync(inbox);
+        var meta = pushed.GetProperty("meta");
+        meta.Str("event_type").Should().Be("help_needed");
+        meta.Str("channel").Should().Be("session:" + me);
+        meta.Str("signal_level").Should().Be("actionable");
+        meta.Str("from").Should().Be(sender);
+        meta.Str("event_id").Should().MatchRegex("^[0-9]+$");
+        meta.EnumerateObject().Select(p => p.Name).Should().OnlyContain(k => System.Text.RegularExpressions.Regex.IsMatch(k, "^[A-Za-z0-9_]+$"));
+        pushed.Str("content").Should().Be($"help_needed from {sender} on session:{me}: Review: can you review PR 12?");
+
+        // Nothing else was pushed in between: the next one is the next direct message.
+        await Publish("note", "second", "session:" + me);
+        (await NextAsync(inbox)).GetProperty("meta").Str("event_type").Should().Be("note");
+    }
+
+    [Fact]
+    public async Task ASubscriptionPatternReceivesWhatItShould_AndNothingElse()
+    {
+        var (client, inbox) = await ConnectListenerAsync();
+        var me = (await client.CallAsync("register_session", new { name = "ops", machine = "m" })).Str("session_id");
+        await client.CallAsync("subscribe", new { channel = "alerts:#", min_level = "info" });
+        await client.CallAsync("subscribe", new { channel = "repo:*" }); // actionable by default
+
+        await Publish("disk_full", "sda at 97%", "alerts:disk:sda");            // pushed
+        await Publish("disk_full", "lookalike", "alertsx");                      // other channel
+        await Publish("task_started", "lifecycle noise", "alerts");              // below info
+        await Publish("task_completed", "repo chatter", "repo:eventbus");        // below actionable
+        await Publish("ci_failed", "main is red", "repo:eventbus");              // pushed
+        await Publish("ci_failed", "deeper", "repo:eventbus:main");              // * is one segment
+        await Publish("marker", "end", "session:" + me);
+
+        var payloads = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            payloads.Add((await NextAsync(inbox)).Str("content"));
+        }
+
+        payloads.Should().Equal(
+            "disk_full from anonymous on alerts:disk:sda: sda at 97%",
+            "ci_failed from anonymous on repo:eventbus: main is red",
+            $"marker from anonymous on session:{me}: end");
+    }
+
+    [Fact]
+    public async Task AStreamThatDropsAndReconnects_ReceivesExactlyWhatItMissed_Once()
+    {
+        var session = await _host.InitializeAsync();
+        var me = await RegisterRawAsync(session, "flaky");
+
+        var first = await OpenStreamAsync(session);
+        var one = (await Publish("note", "one", "session:" + me)).GetProperty("event_id").GetInt64();
+        (await ReadPushesAsync(first, 1)).Should().Equal("note from anonymous on session:" + me + ": one");
+        first.Dispose();
+
+        await Publish("note", "two", "session:" + me);
+        await Publish("note", "three", "session:" + me);
+
+        HttpResponseMessage? second = null;
+        await Waiting.UntilAsync(async () =>
+        {
+            second?.Dispose();
+            // As MCP clients do on reconnect: Last-Event-ID is the id of the last event the client received.
+            second = await OpenStreamAsync(session, lastEventId: one);
+            return second.StatusCode == HttpStatusCode.OK;
+        });
+        await Publish("note", "four", "session:" + me);
+
+        (await ReadPushesAsync(second!, 3)).Should().Equal(
+            "note from anonymous on session:" + me + ": two",
+            "note from anonymous on session:" + me + ": three",
+            "note from anonymous on session:" + me + ": four");
+        second!.Dispose();
+    }
+
+    [Fact]
+    public async Task ASubscriberThatNeverReads_DoesNotHoldBackPublishersOrOtherSubscribers()
+    {
+        // The stuck one: a bound session whose GET stream is open on a socket that never reads. A small fixed receive
+        // buffer turns off the kernel's autotuning (up to 32 MiB on loopback), as on a slow or wedged client.
+        var stuckSession = await _host.InitializeAsync();
+        var stuck = await RegisterRawAsync(stuckSession, "stuck");
+        using var stuckSocket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp)
+        {
+            ReceiveBufferSize = 4096,
+        };
+        await stuckSocket.ConnectAsync(_host.BaseUri.Host, _host.BaseUri.Port);
+        await stuckSocket.SendAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"GET /mcp HTTP/1.1\r\nHost: {_host.BaseUri.Authority}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {stuckSession}\r\n\r\n"));
+        await Waiting.UntilAsync(() => Task.FromResult(
+            _host.Service<McpSessionStore>().TryGet(stuckSession, out var open) && open.Stream is not null));
+
+        var (client, inbox) = await ConnectListenerAsync();
+        var healthy = (await client.CallAsync("register_session", new { name = "healthy", machine = "m" })).Str("session_id");
+
+        // ~19 MiB for the reader that never reads. (Loopback absorbs all of it here, so the cut-off itself is
+        // proven in SessionEventStreamTests; this shows that publishing and other pushes go on regardless.)
+        var big = new string('x', 60_000);
+        for (var i = 0; i < 320; i++)
+        {
+            await Publish("bulk", big, "session:" + stuck);
+            if (i % 40 == 0)
+            {
+                await Publish("note", "ping " + i, "session:" + healthy);
+            }
+        }
+
+        var received = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            received.Add((await NextAsync(inbox)).Str("content"));
+        }
+
+        received.Should().Equal(Enumerable.Range(0, 8).Select(i => $"note from anonymous on session:{healthy}: ping {i * 40}"));
+    }
+
+    [Fact]
+    public async Task AStreamWhoseReaderStopsIsCutOff_OnceItsQueueIsFull_WithoutBlockingTheWriter()
+    {
+        var cutOff = 0;
+        var stream = new SessionEventStream(16, () => Interlocked.Increment(ref cutOff));
+        var body = new NeverCompletingStream();
+        using var stop = new CancellationTokenSource();
+        var pump = stream.PumpAsync(body, TimeProvider.System, TimeSpan.FromMinutes(1), stop.Token);
+        stream.TryEnqueue(new byte[] { 1 }, 1).Should().BeTrue();
+        await Waiting.UntilAsync(() => Task.FromResult(body.Writes > 0));
+
+        // The pump is stuck in a write; 16 more fit in the queue, the next one cuts the stream off.
+        for (var i = 0; i < 16; i++)
+        {
+            stream.TryEnqueue(new byte[] { 1 }, i + 2).Should().BeTrue();
+        }
+
+        stream.TryEnqueue(new byte[] { 1 }, 99).Should().BeFalse();
+        stream.WasCutOff.Should().BeTrue();
+        cutOff.Should().Be(1);
+        stream.Ended.IsCancellationRequested.Should().BeTrue();
+        stream.DeliveredThrough.Should().Be(0, "nothing was flushed to the client");
+        await stop.CancelAsync();
+        await FluentActions.Awaiting(() => pump).Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    /// <summary>A client body whose writes never complete until cancelled: a reader that stopped reading.</summary>
+    private sealed class NeverCompletingStream : Stream
+    {
+        private int _writes;
+
+        public int Writes => Volatile.Read(ref _writes);
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => 0; set => throw new NotSupportedException(); }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _writes);
+            await new TaskCompletionSource().Task.WaitAsync(cancellationToken);
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    private Task<JsonElement> Publish(string type, string payload, string channel, string? title = null) =>
+        _publisher.CallAsync("publish_event", new { event_type = type, payload, channel, title, session_id = "anonymous" });
+
+    private async Task<(McpClient Client, Channel<JsonElement> Inbox)> ConnectListenerAsync()
+    {
+        var inbox = Channel.CreateUnbounded<JsonElement>();
+        var client = await _host.ConnectAsync(options => options.Handlers = new McpClientHandlers
+        {
+            NotificationHandlers =
+            [
+                new("notifications/claude/channel", (notification, _) =>
+                {
+                    inbox.Writer.TryWrite(JsonSerializer.SerializeToElement(notification.Params));
+                    return ValueTask.CompletedTask;
+                }),
+            ],
+        });
+        return (client, inbox);
+    }
+
+    private static async Task<JsonElement> NextAsync(Channel<JsonElement> inbox) =>
+        await inbox.Reader.ReadAsync(TestTimeouts.Token());
+
+    private async Task<string> RegisterRawAsync(string session, string name)
+    {
+        using var response = await _host.PostAsync(
+            """{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"register_session","arguments":{"name":"NAME","machine":"m"}}}"""
+                .Replace("NAME", name, StringComparison.Ordinal),
+            session);
+        var result = (await BusHost.FirstDataAsync(response)).GetProperty("result").GetProperty("structuredContent").GetProperty("result");
+        return result.Str("session_id");
+    }
+
+    private async Task<HttpResponseMessage> OpenStreamAsync(string session, long? lastEventId = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, _host.McpUri);
+        request.Headers.Add("Mcp-Session-Id", session);
+        if (lastEventId is { } id)
+        {
+            request.Headers.Add("Last-Event-ID", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        return await _host.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestTimeouts.Token());
+    }
+
+    /// <summary>Reads <paramref name="count"/> channel notifications' content from a raw GET stream.</summary>
+    private static async Task<List<string>> ReadPushesAsync(HttpResponseMessage stream, int count)
+    {
+        var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+        var contents = new List<string>();
+        while (contents.Count < count)
+        {
+            var line = await reader.ReadLineAsync().WaitAsync(TestTimeouts.Default);
+            line.Should().NotBeNull("the stream ended early");
+            if (line!.StartsWith("data:", StringComparison.Ordinal))
+            {
+                var message = JsonDocument.Parse(line["data:".Length..]).RootElement;
+                message.GetProperty("method").GetString().Should().Be("notifications/claude/channel");
+                contents.Add(message.GetProperty("params").Str("content"));
+            }
+        }
+
+        return contents;
+    }
+}

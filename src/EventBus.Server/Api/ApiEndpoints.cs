@@ -55,7 +55,7 @@ internal static class ApiEndpoints
             .WithName("PublishEvent")
             .WithSummary("Publish one event")
             .WithDescription("Stores the event and returns after it is committed. Same fields and rules as the MCP publish_event tool.")
-            .Accepts<PublishBody>("application/json")
+            .Accepts<PublishRequest>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
@@ -66,7 +66,7 @@ internal static class ApiEndpoints
                 $"The body is a JSON array of publish objects (application/json) or NDJSON (application/x-ndjson, one object " +
                 $"per line, blank lines ignored), at most {MaxBatchSize} events. Every item is validated first: if any is bad, " +
                 "nothing is stored and the problem names the item. Otherwise all are stored in one transaction, with consecutive ids.")
-            .Accepts<PublishBody[]>("application/json", "application/x-ndjson")
+            .Accepts<PublishRequest[]>("application/json", "application/x-ndjson")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
@@ -152,17 +152,6 @@ internal static class ApiEndpoints
     /// <summary>Where one stored event can be read back.</summary>
     private static string EventLocation(long id) => $"/api/v1/events?cursor={id - 1}&limit=1";
 }
-
-/// <summary>The publish body (documentation only: the handlers read the JSON themselves to name every problem).</summary>
-internal sealed record PublishBody(
-    string EventType,
-    string Payload,
-    string? SessionId = null,
-    string? Channel = null,
-    string? Title = null,
-    IReadOnlyList<string>? Tags = null,
-    string? CorrelationId = null,
-    string? SignalLevel = null);
 
 /// <summary>A batch's result: the stored events in order, and how many.</summary>
 internal sealed record BatchReply(IReadOnlyList<PublishReply> Events, int Count);

@@ -110,7 +110,11 @@ public sealed class BusService(
     public NewEvent ToNewEvent(PublishRequest request)
     {
         Validate.Name(request.EventType, "event_type");
-        ArgumentNullException.ThrowIfNull(request.Payload);
+        if (request.Payload is null)
+        {
+            throw new BusValidationException("payload must be given (a string; it may be empty).");
+        }
+
         var payloadBytes = Encoding.UTF8.GetByteCount(request.Payload);
         if (payloadBytes > options.MaxPayloadBytes)
         {

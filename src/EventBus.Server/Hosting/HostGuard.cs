@@ -42,8 +42,16 @@ internal sealed class HostGuard(RequestDelegate next, IOptions<ServerOptions> op
         return Uri.TryCreate(origin, UriKind.Absolute, out var uri) && IsLoopbackName(uri.Host);
     }
 
-    private static Task Refuse(HttpContext context, string message) =>
-        Mcp.JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status403Forbidden, Mcp.JsonRpcReplies.ServerError, message);
+    private static Task Refuse(HttpContext context, string message)
+    {
+        if (context.Request.Path.StartsWithSegments("/api"))
+        {
+            // The REST API speaks RFC 9457 problem details; /mcp speaks JSON-RPC.
+            return Results.Problem(detail: message, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden").ExecuteAsync(context);
+        }
+
+        return Mcp.JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status403Forbidden, Mcp.JsonRpcReplies.ServerError, message);
+    }
 
     private static bool IsLoopbackName(string host) =>
         host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||

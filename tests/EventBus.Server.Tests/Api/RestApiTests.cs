@@ -15,6 +15,17 @@ public sealed class RestApiTests : IAsyncLifetime
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
+    public async Task AForeignHost_IsRefusedWithProblemDetails_UnderTheApi()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/events");
+        request.Headers.Host = "rebind.attacker.test";
+        using var response = await _host.Http.SendAsync(request);
+        response.StatusCode.Should().Be(System.Net.HttpStatusCode.Forbidden);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        (await response.Content.ReadAsStringAsync()).Should().Contain("rebind.attacker.test");
+    }
+
+    [Fact]
     public async Task Publish_Returns201WithThePublishReply_AndTheLocationReadsTheEventBack()
     {
         using var response = await _host.PostApiAsync("/api/v1/events", """

@@ -44,6 +44,7 @@ internal sealed partial class PushService(IEventStore store, CommitSignal signal
         var lastPersist = time.GetTimestamp();
         var rebound = false;
         var locked = false;
+        var started = false;
         try
         {
             // One loop at a time per MCP session: a reopened stream starts only after the old loop saved its cursor.
@@ -58,6 +59,7 @@ internal sealed partial class PushService(IEventStore store, CommitSignal signal
             // Last-Event-ID is what the client really received; the push cursor is what was written to some socket.
             cursor = stream.ResumeAfter ?? bus.PushCursor ?? bus.Cursor ?? signal.Tip;
             persisted = bus.PushCursor ?? -1;
+            started = true;
             while (!ct.IsCancellationRequested)
             {
                 if (session.BoundSessionId != busId)
@@ -103,7 +105,11 @@ internal sealed partial class PushService(IEventStore store, CommitSignal signal
         {
             if (locked)
             {
-                await PersistAsync(busId, stream, cursor, persisted);
+                if (started)
+                {
+                    await PersistAsync(busId, stream, cursor, persisted);
+                }
+
                 session.DeliveryLock.Release();
             }
 

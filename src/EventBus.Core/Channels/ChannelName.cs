@@ -9,6 +9,10 @@ public static class ChannelName
     /// <summary>The prefix of a direct-message channel.</summary>
     public const string DirectPrefix = "session:";
 
+    /// <summary>Checks a channel name: not empty, at most 256 characters, no control characters.</summary>
+    /// <exception cref="Bus.BusValidationException">It breaks a rule; the message says which.</exception>
+    public static void Validate(string channel) => Bus.Validate.Name(channel, "channel");
+
     /// <summary>True for <c>session:&lt;id&gt;</c> channels.</summary>
     public static bool IsDirect(string channel) => channel.StartsWith(DirectPrefix, StringComparison.Ordinal);
 

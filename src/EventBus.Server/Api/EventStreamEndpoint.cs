@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using EventBus.Core.Bus;
+using EventBus.Core.Channels;
 using EventBus.Core.Events;
 using EventBus.Core.Store;
 using EventBus.Server.Mcp;
@@ -72,23 +73,7 @@ internal static partial class EventStreamEndpoint
     }
 
     // The bus's own channel rules (get_events applies them too), checked before the stream starts.
-    private static void CheckChannel(string channel)
-    {
-        if (channel.Length == 0)
-        {
-            throw new BusValidationException("channel must not be empty.");
-        }
-
-        if (channel.Length > BusOptions.MaxNameLength)
-        {
-            throw new BusValidationException($"channel is {channel.Length} characters; the limit is {BusOptions.MaxNameLength}.");
-        }
-
-        if (channel.Any(char.IsControl))
-        {
-            throw new BusValidationException("channel must not contain control characters.");
-        }
-    }
+    private static void CheckChannel(string channel) => ChannelName.Validate(channel);
 
     private static async Task StartAsync(HttpResponse response, CancellationToken cancellationToken)
     {

@@ -36,6 +36,17 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
     /// <inheritdoc />
     public string? BoundSessionId => Volatile.Read(ref _boundSessionId);
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _resources = new(StringComparer.Ordinal);
+
+    /// <summary>Records a <c>resources/subscribe</c>.</summary>
+    public void SubscribeResource(string uri) => _resources[uri] = 0;
+
+    /// <summary>Records a <c>resources/unsubscribe</c>.</summary>
+    public void UnsubscribeResource(string uri) => _resources.TryRemove(uri, out _);
+
+    /// <summary>True if the client subscribed to this resource.</summary>
+    public bool IsSubscribedTo(string uri) => _resources.ContainsKey(uri);
+
     /// <summary>Held by the push loop of this session's current stream.</summary>
     public SemaphoreSlim DeliveryLock { get; } = new(1, 1);
 

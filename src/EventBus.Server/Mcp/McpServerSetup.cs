@@ -51,6 +51,7 @@ internal static class McpServerSetup
         // Accept logging/setLevel (clients send it); the bus does not forward server logs to clients.
         options.Handlers.SetLoggingLevelHandler = static (_, _) => ValueTask.FromResult(new EmptyResult());
 #pragma warning restore MCP9005
+        InboxResource.Configure(options);
         return options;
     }
 }

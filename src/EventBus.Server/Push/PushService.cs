@@ -72,12 +72,26 @@ internal sealed partial class PushService(IEventStore store, CommitSignal signal
                     .Select(s => (Pattern: ChannelPattern.Parse(s.Pattern), s.MinLevel))
                     .ToList();
                 var page = await store.ReadEventsAsync(new EventQuery(cursor, PageSize), ct);
+                var pushed = false;
                 foreach (var e in page.Events)
                 {
-                    if (Wants(e, busId, subscriptions) && !stream.TryEnqueue(await FrameAsync(e, ct), e.Id))
+                    if (!Wants(e, busId, subscriptions))
+                    {
+                        continue;
+                    }
+
+                    if (!stream.TryEnqueue(await FrameAsync(e, ct), e.Id))
                     {
                         return; // Cut off: the reader stopped reading.
                     }
+
+                    pushed = true;
+                }
+
+                var inbox = InboxResource.UriFor(busId);
+                if (pushed && session.IsSubscribedTo(inbox) && !stream.TryEnqueue(InboxUpdated(inbox)))
+                {
+                    return;
                 }
 
                 cursor = page.HasMore ? page.Events[^1].Id : Math.Max(cursor, page.Tip);
@@ -190,6 +204,26 @@ internal sealed partial class PushService(IEventStore store, CommitSignal signal
             json.WriteString("signal_level", e.SignalLevel.ToWire());
             json.WriteString("from", from);
             json.WriteEndObject();
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        buffer.Write("\n\n"u8);
+        return buffer.WrittenMemory;
+    }
+
+    /// <summary><c>notifications/resources/updated</c> for a session's inbox, for clients that subscribed to it.</summary>
+    private static ReadOnlyMemory<byte> InboxUpdated(string uri)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        buffer.Write("event: message\ndata: "u8);
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            json.WriteStartObject();
+            json.WriteString("jsonrpc", "2.0");
+            json.WriteString("method", "notifications/resources/updated");
+            json.WriteStartObject("params");
+            json.WriteString("uri", uri);
             json.WriteEndObject();
             json.WriteEndObject();
         }

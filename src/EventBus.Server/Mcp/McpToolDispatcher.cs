@@ -22,7 +22,6 @@ internal sealed partial class McpToolDispatcher(
     private const int InvalidParams = -32602;
     private static readonly JsonTypeInfo<CallToolRequestParams> ParamsInfo = TypeInfo<CallToolRequestParams>();
     private static readonly JsonTypeInfo<RequestId> IdInfo = TypeInfo<RequestId>();
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public async Task HandleAsync(HttpContext context, JsonRpcRequest request, McpHttpSession? session)
     {
@@ -147,19 +146,15 @@ internal sealed partial class McpToolDispatcher(
 
     private static async Task WriteAsync(HttpContext context, RequestId id, Action<Utf8JsonWriter> body)
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        buffer.Write("event: message\ndata: "u8);
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            json.WriteStartObject();
-            body(json);
-            json.WritePropertyName("id");
-            JsonSerializer.Serialize(json, id, IdInfo);
-            json.WriteString("jsonrpc", "2.0");
-            json.WriteEndObject();
-        }
-
-        buffer.Write("\n\n"u8);
+        var buffer = SseMessage.Build(
+            json =>
+            {
+                body(json);
+                json.WritePropertyName("id");
+                JsonSerializer.Serialize(json, id, IdInfo);
+                json.WriteString("jsonrpc", "2.0");
+            },
+            capacity: 1024);
         var response = context.Response;
         if (!response.HasStarted)
         {

@@ -1,7 +1,4 @@
-using System.Buffers;
 using System.Collections.Concurrent;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using EventBus.Core.Channels;
 using EventBus.Core.Events;
 using EventBus.Core.Store;
@@ -21,7 +18,6 @@ internal sealed partial class PushService(IEventStore store, CommitSignal signal
     private const int PageSize = 256;
     private const int MaxContentLength = 1000;
     private static readonly TimeSpan PersistEvery = TimeSpan.FromSeconds(1);
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly ConcurrentDictionary<string, string> _displayIds = new(StringComparer.Ordinal);
 
     /// <summary>Starts delivery if the session is bound and has an open stream without a loop (on attach and on bind).</summary>
@@ -186,16 +182,8 @@ internal sealed partial class PushService(IEventStore store, CommitSignal signal
     private async Task<ReadOnlyMemory<byte>> FrameAsync(BusEvent e, CancellationToken cancellationToken)
     {
         var from = await DisplayNameAsync(e.SessionId, cancellationToken);
-        var buffer = new ArrayBufferWriter<byte>(512);
-        buffer.Write("id: "u8);
-        buffer.Write(System.Text.Encoding.ASCII.GetBytes(Cursor.Format(e.Id)));
-        buffer.Write("\nevent: message\ndata: "u8);
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        return SseMessage.Notification("notifications/claude/channel", json =>
         {
-            json.WriteStartObject();
-            json.WriteString("jsonrpc", "2.0");
-            json.WriteString("method", "notifications/claude/channel");
-            json.WriteStartObject("params");
             json.WriteString("content", Content(e, from));
             json.WriteStartObject("meta");
             json.WriteString("event_id", Cursor.Format(e.Id));
@@ -204,33 +192,12 @@ internal sealed partial class PushService(IEventStore store, CommitSignal signal
             json.WriteString("signal_level", e.SignalLevel.ToWire());
             json.WriteString("from", from);
             json.WriteEndObject();
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-
-        buffer.Write("\n\n"u8);
-        return buffer.WrittenMemory;
+        }, id: e.Id);
     }
 
     /// <summary><c>notifications/resources/updated</c> for a session's inbox, for clients that subscribed to it.</summary>
-    private static ReadOnlyMemory<byte> InboxUpdated(string uri)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        buffer.Write("event: message\ndata: "u8);
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            json.WriteStartObject();
-            json.WriteString("jsonrpc", "2.0");
-            json.WriteString("method", "notifications/resources/updated");
-            json.WriteStartObject("params");
-            json.WriteString("uri", uri);
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-
-        buffer.Write("\n\n"u8);
-        return buffer.WrittenMemory;
-    }
+    private static ReadOnlyMemory<byte> InboxUpdated(string uri) =>
+        SseMessage.Notification("notifications/resources/updated", json => json.WriteString("uri", uri));
 
     /// <summary>One readable line: who, what, where, and the message (long ones cut with a pointer to the rest).</summary>
     internal static string Content(BusEvent e, string from)

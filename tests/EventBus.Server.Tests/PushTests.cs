@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Threading.Channels;
 using EventBus.Server.Mcp;
+using EventBus.Server.Tests.Api;
 using EventBus.Server.Tests.Support;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -17,7 +18,8 @@ public sealed class PushTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = await BusHost.StartAsync(false, "--EventBus:Mcp:StreamQueueCapacity=16");
+        _host = await BusHost.StartAsync(
+            false, "--EventBus:Mcp:StreamQueueCapacity=16", "--EventBus:Mcp:StreamStallTimeout=00:00:01");
         _publisher = await _host.ConnectAsync();
     }
 
@@ -121,7 +123,7 @@ public sealed class PushTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ASubscriberThatNeverReads_DoesNotHoldBackPublishersOrOtherSubscribers()
+    public async Task ASubscriberThatNeverReads_IsCutOff_WithoutHoldingBackPublishersOrOtherSubscribers_AndKeepsItsCursor()
     {
         // The stuck one: a bound session whose GET stream is open on a socket that never reads. A small fixed receive
         // buffer turns off the kernel's autotuning (up to 32 MiB on loopback), as on a slow or wedged client.
@@ -134,31 +136,55 @@ public sealed class PushTests : IAsyncLifetime
         await stuckSocket.ConnectAsync(_host.BaseUri.Host, _host.BaseUri.Port);
         await stuckSocket.SendAsync(System.Text.Encoding.ASCII.GetBytes(
             $"GET /mcp HTTP/1.1\r\nHost: {_host.BaseUri.Authority}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {stuckSession}\r\n\r\n"));
-        await Waiting.UntilAsync(() => Task.FromResult(
-            _host.Service<McpSessionStore>().TryGet(stuckSession, out var open) && open.Stream is not null));
+        var sessions = _host.Service<McpSessionStore>();
+        await Waiting.UntilAsync(() => Task.FromResult(sessions.TryGet(stuckSession, out var open) && open.Stream is not null));
 
         var (client, inbox) = await ConnectListenerAsync();
         var healthy = (await client.CallAsync("register_session", new { name = "healthy", machine = "m" })).Str("session_id");
 
-        // ~19 MiB for the reader that never reads. (Loopback absorbs all of it here, so the cut-off itself is
-        // proven in SessionEventStreamTests; this shows that publishing and other pushes go on regardless.)
-        var big = new string('x', 60_000);
-        for (var i = 0; i < 320; i++)
+        // Pushes carry at most ~1 KB of content each. The server's socket send buffer (up to 4 MiB here) and the
+        // stream's queue (16 frames in this host) must fill, then stay full for StreamStallTimeout (1 s here), before
+        // the reader counts as stuck; so DMs go to it in batches of 500 (~0.5 MB) until it is cut off, and the healthy
+        // session gets a note after every batch meanwhile.
+        var line = new string('x', 1000);
+        var batches = 0;
+        long last = 0;
+        while (sessions.TryGet(stuckSession, out var open) && open.Stream is not null)
         {
-            await Publish("bulk", big, "session:" + stuck);
-            if (i % 40 == 0)
+            batches.Should().BeLessThan(80, "a reader that stopped reading 40 MB ago must have been cut off");
+            var body = "[" + string.Join(',', Enumerable.Range(0, 500).Select(i =>
+                $$"""{"event_type":"bulk","payload":"{{i}} {{line}}","channel":"session:{{stuck}}"}""")) + "]";
+            using var response = await _host.PostApiAsync("/api/v1/events:batch", body);
+            response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+            last = (await Publish("note", "batch " + batches, "session:" + healthy)).GetProperty("event_id").GetInt64();
+            (await NextAsync(inbox)).Str("content").Should().Be($"note from anonymous on session:{healthy}: batch {batches}");
+            batches++;
+            await Task.Delay(50); // let the delivery loop reach the full queue before checking again
+        }
+
+        // The stuck stream is gone; its push cursor kept how far it was really sent (not past what it never got).
+        var cursor = (await _host.Service<EventBus.Core.Store.IEventStore>().GetSessionAsync(stuck, TestTimeouts.Token()))!.PushCursor ?? 0;
+        cursor.Should().BeLessThan(last);
+
+        // Reopened with a reader that reads, the session receives the rest, from its cursor, up to the last DM: a
+        // backlog far bigger than the stream's queue, which waits for the reader instead of cutting it off.
+        using var reopened = await OpenStreamAsync(stuckSession);
+        reopened.StatusCode.Should().Be(HttpStatusCode.OK);
+        var reader = new StreamReader(await reopened.Content.ReadAsStreamAsync());
+        long? first = null;
+        long seen = 0;
+        while (seen < last - 1)
+        {
+            var read = await reader.ReadLineAsync().WaitAsync(TestTimeouts.Default);
+            read.Should().NotBeNull("the reopened stream ended early");
+            if (read!.StartsWith("id:", StringComparison.Ordinal))
             {
-                await Publish("note", "ping " + i, "session:" + healthy);
+                seen = long.Parse(read[3..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                first ??= seen;
             }
         }
 
-        var received = new List<string>();
-        for (var i = 0; i < 8; i++)
-        {
-            received.Add((await NextAsync(inbox)).Str("content"));
-        }
-
-        received.Should().Equal(Enumerable.Range(0, 8).Select(i => $"note from anonymous on session:{healthy}: ping {i * 40}"));
+        first!.Value.Should().BeGreaterThan(cursor).And.BeLessThanOrEqualTo(cursor + 2, "delivery resumes right after the push cursor");
     }
 
     [Fact]
@@ -185,6 +211,44 @@ public sealed class PushTests : IAsyncLifetime
         stream.DeliveredThrough.Should().Be(0, "nothing was flushed to the client");
         await stop.CancelAsync();
         await FluentActions.Awaiting(() => pump).Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Fact]
+    public async Task TheDeliveryLoopWaitsForAReaderThatReads_AndCutsOffOneThatTakesNothingForTheStallTimeout()
+    {
+        var time = new ManualTimeProvider();
+        var stream = new SessionEventStream(16, () => { });
+        var stall = TimeSpan.FromSeconds(30);
+        for (var i = 1; i <= 16; i++)
+        {
+            (await stream.EnqueueAsync(new byte[] { 1 }, i, stall, time, CancellationToken.None)).Should().BeTrue();
+        }
+
+        // Full: the 17th waits, and goes in as soon as the reader takes one frame, however late (but within the timeout).
+        var waiting = stream.EnqueueAsync(new byte[] { 1 }, 17, stall, time, CancellationToken.None).AsTask();
+        time.Advance(TimeSpan.FromSeconds(29));
+        waiting.IsCompleted.Should().BeFalse();
+        var body = new MemoryStream();
+        using var stop = new CancellationTokenSource();
+        var pump = stream.PumpAsync(body, time, TimeSpan.FromMinutes(1), stop.Token);
+        (await waiting.WaitAsync(TestTimeouts.Default)).Should().BeTrue();
+        await Waiting.UntilAsync(() => Task.FromResult(stream.DeliveredThrough == 17));
+        stream.WasCutOff.Should().BeFalse();
+        await stop.CancelAsync();
+        await FluentActions.Awaiting(() => pump).Should().ThrowAsync<OperationCanceledException>();
+
+        // A reader that takes nothing: after the stall timeout the stream is cut off.
+        var stuck = new SessionEventStream(16, () => { });
+        for (var i = 1; i <= 16; i++)
+        {
+            await stuck.EnqueueAsync(new byte[] { 1 }, i, stall, time, CancellationToken.None);
+        }
+
+        var blocked = stuck.EnqueueAsync(new byte[] { 1 }, 17, stall, time, CancellationToken.None).AsTask();
+        time.Advance(stall);
+        (await blocked.WaitAsync(TestTimeouts.Default)).Should().BeFalse();
+        stuck.WasCutOff.Should().BeTrue();
+        stuck.Ended.IsCancellationRequested.Should().BeTrue();
     }
 
     /// <summary>A client body whose writes never complete until cancelled: a reader that stopped reading.</summary>

@@ -108,6 +108,7 @@ internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<
         foreach (var (key, value) in new[]
                  {
                      ("KeepAliveInterval", m.KeepAliveInterval), ("SessionIdleTimeout", m.SessionIdleTimeout), ("PruneInterval", m.PruneInterval),
+                     ("StreamStallTimeout", m.StreamStallTimeout),
                  })
         {
             if (value <= TimeSpan.Zero)

@@ -15,6 +15,12 @@ public sealed class McpHttpOptions
     /// <summary>The most MCP sessions open at once; past it, new sessions get 503. Default 10,000.</summary>
     public int MaxSessions { get; set; } = 10_000;
 
-    /// <summary>Frames queued for one GET stream before its reader counts as stuck and is cut off. Default 1,024.</summary>
+    /// <summary>Frames queued for one GET stream (past what the socket holds). Default 1,024.</summary>
     public int StreamQueueCapacity { get; set; } = 1024;
+
+    /// <summary>
+    /// A GET stream whose queue stays full this long (its reader takes nothing) is cut off; its push cursor is kept
+    /// and the next stream resumes from it. Default 30 s.
+    /// </summary>
+    public TimeSpan StreamStallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

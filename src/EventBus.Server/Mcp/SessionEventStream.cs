@@ -49,7 +49,10 @@ internal sealed class SessionEventStream
     /// <summary>Gives the right back (the loop ended while the stream may live on).</summary>
     public void EndDelivery() => Volatile.Write(ref _delivering, 0);
 
-    /// <summary>Queues a frame; if the reader is too far behind, cuts the stream off and returns false.</summary>
+    /// <summary>
+    /// Queues a frame without waiting (notifications from request handlers); if the queue is full, the reader is too
+    /// far behind: cuts the stream off and returns false.
+    /// </summary>
     public bool TryEnqueue(ReadOnlyMemory<byte> frame, long eventId = 0)
     {
         if (_frames.Writer.TryWrite(new Frame(frame, eventId)))
@@ -57,14 +60,44 @@ internal sealed class SessionEventStream
             return true;
         }
 
-        if (_frames.Writer.TryComplete())
+        CutOff();
+        return false;
+    }
+
+    /// <summary>
+    /// Queues a frame of the session's own delivery loop, which reads from the durable store and so may wait: when the
+    /// queue is full it waits for the reader to make room (a catch-up of thousands of events is fine for a client that
+    /// reads). If the reader makes no room within <paramref name="stallTimeout"/>, it counts as stuck: the stream is
+    /// cut off and false returned.
+    /// </summary>
+    public async ValueTask<bool> EnqueueAsync(
+        ReadOnlyMemory<byte> frame, long eventId, TimeSpan stallTimeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var item = new Frame(frame, eventId);
+        if (_frames.Writer.TryWrite(item))
         {
-            WasCutOff = true;
-            _cutOff();
-            End();
+            return true;
         }
 
-        return false;
+        using var stall = new CancellationTokenSource(stallTimeout, time);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(stall.Token, cancellationToken);
+        try
+        {
+            while (await _frames.Writer.WaitToWriteAsync(wait.Token))
+            {
+                if (_frames.Writer.TryWrite(item))
+                {
+                    return true;
+                }
+            }
+
+            return false; // The stream ended meanwhile.
+        }
+        catch (OperationCanceledException) when (stall.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            CutOff();
+            return false;
+        }
     }
 
     /// <summary>Ends the stream after what is queued.</summary>
@@ -129,6 +162,16 @@ internal sealed class SessionEventStream
 
                 wroteSinceTick = false;
             }
+        }
+    }
+
+    private void CutOff()
+    {
+        if (_frames.Writer.TryComplete())
+        {
+            WasCutOff = true;
+            _cutOff();
+            End();
         }
     }
 

@@ -3,6 +3,7 @@ using EventBus.Core.Channels;
 using EventBus.Core.Events;
 using EventBus.Core.Store;
 using EventBus.Server.Mcp;
+using Microsoft.Extensions.Options;
 
 namespace EventBus.Server.Push;
 
@@ -10,10 +11,12 @@ namespace EventBus.Server.Push;
 /// Pushes committed events to bound MCP sessions with an open GET stream, as <c>notifications/claude/channel</c>.
 /// Each stream gets its own delivery loop that reads from the store after the session's durable push cursor, so a
 /// stream that opens (or reopens) first receives what it missed, then live events; the commit signal only wakes it.
-/// Publishers never touch a stream: a loop enqueues into the stream's bounded queue, and a stream whose reader
-/// stops is cut off (its cursor kept) rather than slowing anyone.
+/// Publishers never touch a stream: a loop enqueues into the stream's bounded queue, waiting when it is full (the
+/// events are safe in the store), and a stream whose reader takes nothing for <c>StreamStallTimeout</c> is cut off
+/// (its cursor kept) rather than holding anything.
 /// </summary>
-internal sealed partial class PushService(IEventStore store, CommitSignal signal, TimeProvider time, ILogger<PushService> logger)
+internal sealed partial class PushService(
+    IEventStore store, CommitSignal signal, TimeProvider time, IOptions<McpHttpOptions> options, ILogger<PushService> logger)
 {
     private const int PageSize = 256;
     private const int MaxContentLength = 1000;
@@ -76,7 +79,7 @@ internal sealed partial class PushService(IEventStore store, CommitSignal signal
                         continue;
                     }
 
-                    if (!stream.TryEnqueue(await FrameAsync(e, ct), e.Id))
+                    if (!await stream.EnqueueAsync(await FrameAsync(e, ct), e.Id, options.Value.StreamStallTimeout, time, ct))
                     {
                         return; // Cut off: the reader stopped reading.
                     }
@@ -85,7 +88,8 @@ internal sealed partial class PushService(IEventStore store, CommitSignal signal
                 }
 
                 var inbox = InboxResource.UriFor(busId);
-                if (pushed && session.IsSubscribedTo(inbox) && !stream.TryEnqueue(InboxUpdated(inbox)))
+                if (pushed && session.IsSubscribedTo(inbox) &&
+                    !await stream.EnqueueAsync(InboxUpdated(inbox), 0, options.Value.StreamStallTimeout, time, ct))
                 {
                     return;
                 }

@@ -5,18 +5,26 @@
 # write phases, one on the seeded database for the reads) and Redis, all on loopback, runs bench/EventBus.Bench,
 # and always stops what it started. Results: a table on stdout and bench/results/bench-<time>.json (+ latest.json).
 #
-# Knobs (environment): BENCH_EVENTS (default 1000000) events seeded for the read phases; BENCH_QUICK=1 for a short
-# development run (1 s phases, 1 round, 100,000 events); BENCH_ARGS extra options for `EventBus.Bench run`
-# (e.g. "--duration 5 --reps 7", "--clients 16", "--payload-bytes 512", "--no-diagnostics").
+# Then the push bench (`EventBus.Bench push`) on a third, fresh server: publish → notification-handler latency at
+# 1/10/100 subscribers next to Redis Streams (XREAD BLOCK woken by XADD), publisher latency next to a stuck subscriber,
+# 1,000 idle sessions' memory, and REST batch publish next to SQLite's own batched insert.
+#
+# Knobs (environment): BENCH_PARTS (default "run push") which parts to run; BENCH_EVENTS (default 1000000) events
+# seeded for the read phases; BENCH_QUICK=1 for a short development run (1 s phases, 1 round, 100,000 events); BENCH_ARGS extra options for `EventBus.Bench run`
+# (e.g. "--duration 5 --reps 7", "--clients 16", "--payload-bytes 512", "--no-diagnostics"); BENCH_PUSH_ARGS extra
+# options for `EventBus.Bench push` (e.g. "--push-sizes 1,10", "--idle-sessions 2000", "--push-events 5000").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DOTNET=${DOTNET:-dotnet}
 EVENTS=${BENCH_EVENTS:-1000000}
+PARTS=${BENCH_PARTS:-run push}
 RUN_ARGS=()
+PUSH_ARGS=(--warmup 3 --duration 3 --reps 3)
 if [[ "${BENCH_QUICK:-}" == 1 ]]; then
     EVENTS=${BENCH_EVENTS:-100000}
     RUN_ARGS+=(--warmup 1 --duration 1 --read-duration 1 --reps 1)
+    PUSH_ARGS=(--warmup 1 --duration 1 --reps 1 --push-reps 1 --push-events 200)
 fi
 # shellcheck disable=SC2206 # word splitting of BENCH_ARGS is intended
 RUN_ARGS+=(${BENCH_ARGS:-})
@@ -121,18 +129,33 @@ start_redis() {
     return 1
 }
 
-log "seeding $EVENTS events for the read phases"
-"$DOTNET" "$BENCH_DLL" seed --db "$WORK/read.db" --events "$EVENTS" --seed-info "$WORK/seed.json"
-
-start_eventbus write "$WORK/write.db"
-WRITE_URL=$EB_URL WRITE_PID=$EB_PID
-start_eventbus read "$WORK/read.db"
-READ_URL=$EB_URL READ_PID=$EB_PID
 start_redis
 
-"$DOTNET" "$BENCH_DLL" run \
-    --mcp "$WRITE_URL/mcp" --server-pid "$WRITE_PID" \
-    --read-mcp "$READ_URL/mcp" --read-server-pid "$READ_PID" --read-db "$WORK/read.db" --seed-info "$WORK/seed.json" \
-    --redis "127.0.0.1:$REDIS_PORT" --redis-pid "$REDIS_PID" \
-    --scratch "$WORK" --out bench/results \
-    "${RUN_ARGS[@]}"
+if [[ " $PARTS " == *" run "* ]]; then
+    log "seeding $EVENTS events for the read phases"
+    "$DOTNET" "$BENCH_DLL" seed --db "$WORK/read.db" --events "$EVENTS" --seed-info "$WORK/seed.json"
+
+    start_eventbus write "$WORK/write.db"
+    WRITE_URL=$EB_URL WRITE_PID=$EB_PID
+    start_eventbus read "$WORK/read.db"
+    READ_URL=$EB_URL READ_PID=$EB_PID
+
+    "$DOTNET" "$BENCH_DLL" run \
+        --mcp "$WRITE_URL/mcp" --server-pid "$WRITE_PID" \
+        --read-mcp "$READ_URL/mcp" --read-server-pid "$READ_PID" --read-db "$WORK/read.db" --seed-info "$WORK/seed.json" \
+        --redis "127.0.0.1:$REDIS_PORT" --redis-pid "$REDIS_PID" \
+        --scratch "$WORK" --out bench/results \
+        "${RUN_ARGS[@]}"
+    # The write and read servers are done: stop them so the push server has the machine.
+    kill -TERM "$WRITE_PID" "$READ_PID" 2>/dev/null || true
+    wait "$WRITE_PID" "$READ_PID" 2>/dev/null || true
+fi
+
+if [[ " $PARTS " == *" push "* ]]; then
+    start_eventbus push "$WORK/push.db"
+    "$DOTNET" "$BENCH_DLL" push \
+        --mcp "$EB_URL/mcp" --server-pid "$EB_PID" \
+        --redis "127.0.0.1:$REDIS_PORT" --redis-pid "$REDIS_PID" \
+        --scratch "$WORK" --out bench/results \
+        "${PUSH_ARGS[@]}" ${BENCH_PUSH_ARGS:-}
+fi

@@ -52,6 +52,25 @@ internal sealed class BenchOptions
     /// <summary>Also run the diagnostic phases (store alone, tools/call without a write).</summary>
     public bool Diagnostics { get; private set; } = true;
 
+    // push
+    /// <summary>Subscriber counts of the push latency rounds.</summary>
+    public IReadOnlyList<int> PushSizes { get; private set; } = [1, 10, 100];
+
+    /// <summary>Events per push latency round (measured), after <see cref="PushWarmupEvents"/> unmeasured ones.</summary>
+    public int PushEvents { get; private set; } = 1000;
+
+    public int PushWarmupEvents { get; private set; } = 50;
+
+    public int PushRepetitions { get; private set; } = 3;
+
+    /// <summary>Sessions held open (registered, subscribed, GET stream) for the idle-memory measurement.</summary>
+    public int IdleSessions { get; private set; } = 1000;
+
+    /// <summary>Events per REST batch request.</summary>
+    public int BatchSize { get; private set; } = 1000;
+
+    public int BatchClients { get; private set; } = 4;
+
     // seed
     public string? Db { get; private set; }
 
@@ -109,6 +128,13 @@ internal sealed class BenchOptions
                 case "--reps": options.Repetitions = Int(name, value, 1); break;
                 case "--clients": options.Clients = Int(name, value, 2); break;
                 case "--payload-bytes": options.PayloadBytes = Int(name, value, 1); break;
+                case "--push-sizes": options.PushSizes = value.Split(',').Select(v => Int(name, v.Trim(), 1)).ToList(); break;
+                case "--push-events": options.PushEvents = Int(name, value, 1); break;
+                case "--push-warmup-events": options.PushWarmupEvents = Int(name, value, 0); break;
+                case "--push-reps": options.PushRepetitions = Int(name, value, 1); break;
+                case "--idle-sessions": options.IdleSessions = Int(name, value, 1); break;
+                case "--batch-size": options.BatchSize = Int(name, value, 1); break;
+                case "--batch-clients": options.BatchClients = Int(name, value, 1); break;
                 case "--db": options.Db = value; break;
                 case "--events": options.Events = Int(name, value, 1); break;
                 case "--only": options.Only = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;

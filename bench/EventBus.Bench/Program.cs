@@ -3,9 +3,11 @@ using EventBus.Bench;
 
 // EventBus.Bench seed --db <path> [--events N] [--payload-bytes B] [--seed-info <file>]
 // EventBus.Bench run  --mcp <url> --redis <host:port> [--read-mcp <url> --read-db <path>] [...]  (scripts/bench.sh)
-if (args.Length == 0 || args[0] is not ("seed" or "run"))
+// EventBus.Bench push --mcp <url> --redis <host:port> --server-pid <pid> [--push-sizes 1,10,100] [...]  (scripts/bench.sh)
+if (args.Length == 0 || args[0] is not ("seed" or "run" or "push"))
 {
-    await Console.Error.WriteLineAsync("usage: EventBus.Bench seed --db <path> [--events N] | run --mcp <url> --redis <host:port> [...]");
+    await Console.Error.WriteLineAsync(
+        "usage: EventBus.Bench seed --db <path> [--events N] | run --mcp <url> --redis <host:port> [...] | push --mcp <url> --redis <host:port> [...]");
     return 2;
 }
 
@@ -32,7 +34,9 @@ try
         return 0;
     }
 
-    return await new BenchRunner(options).RunAsync(cancel.Token);
+    return args[0] == "push"
+        ? await new EventBus.Bench.Push.PushBench(options).RunAsync(cancel.Token)
+        : await new BenchRunner(options).RunAsync(cancel.Token);
 }
 catch (BenchException ex)
 {

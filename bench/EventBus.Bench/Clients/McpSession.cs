@@ -47,6 +47,9 @@ internal sealed class McpSession : IAsyncDisposable
         _http.DefaultRequestHeaders.Accept.ParseAdd("text/event-stream");
     }
 
+    /// <summary>The <c>/mcp</c> URL.</summary>
+    public Uri Endpoint => _endpoint;
+
     /// <summary>The <c>Mcp-Session-Id</c> the server gave this session.</summary>
     public string SessionId { get; private set; } = "";
 

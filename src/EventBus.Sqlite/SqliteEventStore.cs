@@ -16,12 +16,13 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
     private readonly ReaderPool _readers;
     private SqliteWriter? _writer;
     private int _schemaVersion;
+    private long _subscriptionsVersion;
 
     /// <summary>Creates the store; call <see cref="InitializeAsync"/> before use.</summary>
     /// <param name="options">Where the file is and how durable commits are.</param>
-    /// <param name="committed">Called on the writer after each commit that added events, with the newest id (wakes
-    /// waiters). It must be quick and must not throw: it runs inside the write loop.</param>
-    public SqliteEventStore(SqliteStoreOptions options, Action<long>? committed = null)
+    /// <param name="committed">Called on the writer after each commit that added events, with those events in id
+    /// order (wakes waiters). It must be quick and must not throw: it runs inside the write loop.</param>
+    public SqliteEventStore(SqliteStoreOptions options, Action<IReadOnlyList<BusEvent>>? committed = null)
     {
         _options = options;
         Committed = committed;
@@ -37,7 +38,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
     }
 
     /// <summary>Called after each commit that added events.</summary>
-    public Action<long>? Committed { get; set; }
+    public Action<IReadOnlyList<BusEvent>>? Committed { get; set; }
 
     /// <inheritdoc />
     public async Task InitializeAsync(CancellationToken cancellationToken)
@@ -63,7 +64,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         // The writer never checkpoints: a checkpoint fsyncs, and every publisher in the group would wait for it.
         // CheckpointAsync (on a timer, from the host) moves WAL frames into the database off the write path.
         connection.Execute("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;");
-        _writer = new SqliteWriter(connection, _options.MaxGroupSize, tip => Committed?.Invoke(tip));
+        _writer = new SqliteWriter(connection, _options.MaxGroupSize, events => Committed?.Invoke(events));
     }
 
     /// <summary>
@@ -263,20 +264,30 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         }, cancellationToken);
 
     /// <inheritdoc />
-    public Task SubscribeAsync(Subscription subscription, CancellationToken cancellationToken) =>
-        Writer.ExecuteAsync(w => w.Connection.Execute(
+    public async Task SubscribeAsync(Subscription subscription, CancellationToken cancellationToken)
+    {
+        await Writer.ExecuteAsync(w => w.Connection.Execute(
             """
             INSERT INTO subscriptions (session_id, pattern, min_level, created_at_ms) VALUES (@SessionId, @Pattern, @Level, @Now)
             ON CONFLICT (session_id, pattern) DO UPDATE SET min_level = excluded.min_level
             """,
             new { subscription.SessionId, subscription.Pattern, Level = (int)subscription.MinLevel, Now = subscription.CreatedAt.ToUnixTimeMilliseconds() },
             w.Transaction), cancellationToken);
+        Interlocked.Increment(ref _subscriptionsVersion);
+    }
 
     /// <inheritdoc />
-    public Task<bool> UnsubscribeAsync(string sessionId, string pattern, CancellationToken cancellationToken) =>
-        Writer.ExecuteAsync(w => w.Connection.Execute(
+    public async Task<bool> UnsubscribeAsync(string sessionId, string pattern, CancellationToken cancellationToken)
+    {
+        var removed = await Writer.ExecuteAsync(w => w.Connection.Execute(
             "DELETE FROM subscriptions WHERE session_id = @SessionId AND pattern = @Pattern",
             new { SessionId = sessionId, Pattern = pattern }, w.Transaction) > 0, cancellationToken);
+        Interlocked.Increment(ref _subscriptionsVersion);
+        return removed;
+    }
+
+    /// <inheritdoc />
+    public long SubscriptionsVersion => Interlocked.Read(ref _subscriptionsVersion);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<Subscription>> ListSubscriptionsAsync(string sessionId, CancellationToken cancellationToken) =>
@@ -372,26 +383,36 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
 
     private static BusEvent Insert(WriteContext w, NewEvent e)
     {
+        // The hottest statement: its parameters are made once and only their values set, and the new id comes from
+        // SQLite's last_insert_rowid rather than a RETURNING result set (half the cost per row in a batch).
         var command = w.Command(
             """
             INSERT INTO events (event_type, payload, session_id, timestamp_ms, channel, correlation_id, signal_level, title, tags)
             VALUES ($type, $payload, $session, $ts, $channel, $correlation, $level, $title, $tags)
-            RETURNING id
             """);
         var p = command.Parameters;
-        p.Clear();
-        p.AddWithValue("$type", e.EventType);
-        p.AddWithValue("$payload", e.Payload);
-        p.AddWithValue("$session", e.SessionId);
-        p.AddWithValue("$ts", e.Timestamp.ToUnixTimeMilliseconds());
-        p.AddWithValue("$channel", e.Channel);
-        p.AddWithValue("$correlation", (object?)e.CorrelationId ?? DBNull.Value);
-        p.AddWithValue("$level", (int)e.SignalLevel);
-        p.AddWithValue("$title", (object?)e.Title ?? DBNull.Value);
-        p.AddWithValue("$tags", e.Tags is null ? DBNull.Value : EventReader.SerializeTags(e.Tags));
-        var id = (long)command.ExecuteScalar()!;
-        w.LastInsertedEventId = id;
-        return new BusEvent(id, e.EventType, e.Payload, e.SessionId, e.Timestamp, e.Channel, e.CorrelationId, e.SignalLevel, e.Title, e.Tags);
+        if (p.Count == 0)
+        {
+            foreach (var name in (string[])["$type", "$payload", "$session", "$ts", "$channel", "$correlation", "$level", "$title", "$tags"])
+            {
+                p.Add(new SqliteParameter { ParameterName = name });
+            }
+        }
+
+        p[0].Value = e.EventType;
+        p[1].Value = e.Payload;
+        p[2].Value = e.SessionId;
+        p[3].Value = e.Timestamp.ToUnixTimeMilliseconds();
+        p[4].Value = e.Channel;
+        p[5].Value = (object?)e.CorrelationId ?? DBNull.Value;
+        p[6].Value = (int)e.SignalLevel;
+        p[7].Value = (object?)e.Title ?? DBNull.Value;
+        p[8].Value = e.Tags is null ? DBNull.Value : EventReader.SerializeTags(e.Tags);
+        command.ExecuteNonQuery();
+        var id = SQLitePCL.raw.sqlite3_last_insert_rowid(w.Connection.Handle);
+        var stored = new BusEvent(id, e.EventType, e.Payload, e.SessionId, e.Timestamp, e.Channel, e.CorrelationId, e.SignalLevel, e.Title, e.Tags);
+        w.Inserted.Add(stored);
+        return stored;
     }
 
     private static int Touch(WriteContext w, string sessionId, DateTimeOffset now)

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using EventBus.Core.Events;
 using Microsoft.Data.Sqlite;
 
 namespace EventBus.Sqlite;
@@ -14,10 +15,10 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly SqliteConnection _connection;
     private readonly WriteContext _context;
     private readonly int _maxGroupSize;
-    private readonly Action<long>? _committed;
+    private readonly Action<IReadOnlyList<BusEvent>>? _committed;
     private readonly Task _loop;
 
-    public SqliteWriter(SqliteConnection connection, int maxGroupSize, Action<long>? committed)
+    public SqliteWriter(SqliteConnection connection, int maxGroupSize, Action<IReadOnlyList<BusEvent>>? committed)
     {
         _connection = connection;
         _maxGroupSize = maxGroupSize;
@@ -112,9 +113,9 @@ internal sealed class SqliteWriter : IAsyncDisposable
             op.Complete();
         }
 
-        if (_context.LastInsertedEventId > 0)
+        if (_context.Inserted.Count > 0)
         {
-            _committed?.Invoke(_context.LastInsertedEventId);
+            _committed?.Invoke([.. _context.Inserted]);
         }
 
         return true;
@@ -163,8 +164,8 @@ internal sealed class WriteContext(SqliteConnection connection) : IDisposable
     /// <summary>The transaction of the current group.</summary>
     public SqliteTransaction? Transaction => _transaction;
 
-    /// <summary>The highest event id inserted in the current group (0 if none).</summary>
-    public long LastInsertedEventId { get; set; }
+    /// <summary>The events inserted in the current group, in id order.</summary>
+    public List<BusEvent> Inserted { get; } = [];
 
     /// <summary>A prepared command for <paramref name="sql"/>, bound to the current transaction, parameters cleared of values.</summary>
     public SqliteCommand Command(string sql)
@@ -182,7 +183,7 @@ internal sealed class WriteContext(SqliteConnection connection) : IDisposable
 
     public void Begin()
     {
-        LastInsertedEventId = 0;
+        Inserted.Clear();
         _transaction = connection.BeginTransaction(deferred: false);
     }
 

@@ -20,7 +20,7 @@ internal sealed class TempStore : IAsyncDisposable
 
     public SqliteEventStore Store { get; private set; }
 
-    public static async Task<TempStore> CreateAsync(Action<long>? committed = null)
+    public static async Task<TempStore> CreateAsync(Action<IReadOnlyList<BusEvent>>? committed = null)
     {
         var directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "eventbus-tests", Guid.NewGuid().ToString("N"));
         var store = new SqliteEventStore(new SqliteStoreOptions { Path = System.IO.Path.Combine(directory, "bus.db") }, committed);

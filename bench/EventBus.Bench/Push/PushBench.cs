@@ -192,8 +192,9 @@ internal sealed class PushBench(BenchOptions options)
             for (var round = 1; round <= options.Repetitions; round++)
             {
                 without.Add(await ClosedLoop.RunAsync(ops, options.Duration, cpu, cancellationToken));
-                await using (await StuckSubscriber.OpenAsync(mcp, Channel, cancellationToken))
+                await using (var stuck = await StuckSubscriber.OpenAsync(mcp, Channel, cancellationToken))
                 {
+                    await WedgeAsync(mcp, stuck.BusSessionId, cancellationToken);
                     with.Add(await ClosedLoop.RunAsync(ops, options.Duration, cpu, cancellationToken));
                 }
 
@@ -221,6 +222,35 @@ internal sealed class PushBench(BenchOptions options)
                 await p.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>
+    /// Fills a stuck subscriber's socket, the server's send buffer and its stream queue before the measured phase
+    /// (~8 MB of direct messages, each pushed as ~1 KB), so that during the phase it is wedged, not merely new.
+    /// </summary>
+    private static async Task WedgeAsync(Uri mcp, string busSessionId, CancellationToken cancellationToken)
+    {
+        using var rest = SingleConnectionClient();
+        var text = new string('w', 1000);
+        var item = JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["event_type"] = "bench_fill",
+            ["payload"] = text,
+            ["channel"] = "session:" + busSessionId,
+        });
+        var body = Encoding.UTF8.GetBytes("[" + string.Join(',', Enumerable.Repeat(item, 500)) + "]");
+        for (var i = 0; i < 16; i++)
+        {
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var response = await rest.PostAsync(new Uri(mcp, "/api/v1/events:batch"), content, cancellationToken);
+            if (response.StatusCode != HttpStatusCode.Created)
+            {
+                throw new BenchException($"filling the stuck subscriber: HTTP {(int)response.StatusCode}");
+            }
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
     }
 
     /// <summary>

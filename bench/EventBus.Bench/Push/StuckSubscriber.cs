@@ -14,11 +14,15 @@ internal sealed class StuckSubscriber : IAsyncDisposable
     private readonly McpSession _session;
     private readonly Socket _socket;
 
-    private StuckSubscriber(McpSession session, Socket socket)
+    private StuckSubscriber(McpSession session, Socket socket, string busSessionId)
     {
         _session = session;
         _socket = socket;
+        BusSessionId = busSessionId;
     }
+
+    /// <summary>Its bus session id: direct messages to <c>session:&lt;id&gt;</c> fill its stream.</summary>
+    public string BusSessionId { get; }
 
     public static async Task<StuckSubscriber> OpenAsync(Uri mcp, string channel, CancellationToken cancellationToken)
     {
@@ -26,7 +30,7 @@ internal sealed class StuckSubscriber : IAsyncDisposable
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
         try
         {
-            await session.CallToolJsonAsync(
+            var registered = await session.CallToolJsonAsync(
                 "register_session",
                 $$"""{"name":"bench-stuck","machine":"bench","cwd":"/bench","client_id":"bench-stuck-{{Guid.NewGuid():N}}"}""",
                 cancellationToken);
@@ -36,7 +40,7 @@ internal sealed class StuckSubscriber : IAsyncDisposable
                 $"GET {mcp.AbsolutePath} HTTP/1.1\r\nHost: {mcp.Authority}\r\nAccept: text/event-stream\r\n" +
                 $"Mcp-Session-Id: {session.SessionId}\r\nMCP-Protocol-Version: {McpSession.ProtocolVersion}\r\n\r\n";
             await socket.SendAsync(Encoding.ASCII.GetBytes(request), cancellationToken);
-            return new StuckSubscriber(session, socket);
+            return new StuckSubscriber(session, socket, registered.GetProperty("session_id").GetString()!);
         }
         catch
         {

@@ -49,6 +49,12 @@ public interface IEventStore
     /// <summary>Removes a subscription; false if there was none.</summary>
     Task<bool> UnsubscribeAsync(string sessionId, string pattern, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Changes (after the commit) whenever this store adds, changes or removes a subscription, so a reader may keep
+    /// subscriptions in memory and reload them only when it changed.
+    /// </summary>
+    long SubscriptionsVersion { get; }
+
     /// <summary>A session's explicit subscriptions, by pattern.</summary>
     Task<IReadOnlyList<Subscription>> ListSubscriptionsAsync(string sessionId, CancellationToken cancellationToken);
 

@@ -36,10 +36,17 @@ public static class EventBusServices
         services.AddOpenApi();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<CommitSignal>();
+        services.AddSingleton<RecentEvents>();
         services.AddSingleton<SqliteEventStore>(sp =>
         {
             var signal = sp.GetRequiredService<CommitSignal>();
-            return new SqliteEventStore(sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value, signal.Notify);
+            var recent = sp.GetRequiredService<RecentEvents>();
+            return new SqliteEventStore(sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value, committed =>
+            {
+                // In memory first, then the wake-up: whoever wakes finds the events in the window.
+                recent.Add(committed);
+                signal.Notify(committed[^1].Id);
+            });
         });
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<SqliteEventStore>());
         services.AddSingleton<IDesktopNotifier, DesktopNotifier>();

@@ -16,12 +16,20 @@ namespace EventBus.Server.Push;
 /// (its cursor kept) rather than holding anything.
 /// </summary>
 internal sealed partial class PushService(
-    IEventStore store, CommitSignal signal, TimeProvider time, IOptions<McpHttpOptions> options, ILogger<PushService> logger)
+    IEventStore store,
+    CommitSignal signal,
+    RecentEvents recent,
+    TimeProvider time,
+    IOptions<McpHttpOptions> options,
+    ILogger<PushService> logger)
 {
     private const int PageSize = 256;
     private const int MaxContentLength = 1000;
     private static readonly TimeSpan PersistEvery = TimeSpan.FromSeconds(1);
     private readonly ConcurrentDictionary<string, string> _displayIds = new(StringComparer.Ordinal);
+
+    // A pushed event's frame is the same for every recipient: built once, reused by every stream it goes to.
+    private readonly CachedFrame?[] _frames = new CachedFrame?[4096];
 
     /// <summary>Starts delivery if the session is bound and has an open stream without a loop (on attach and on bind).</summary>
     public void Attach(McpHttpSession session)
@@ -44,6 +52,8 @@ internal sealed partial class PushService(
         var rebound = false;
         var locked = false;
         var started = false;
+        var subscriptionsVersion = long.MinValue;
+        List<(ChannelPattern Pattern, SignalLevel MinLevel)> subscriptions = [];
         try
         {
             // One loop at a time per MCP session: a reopened stream starts only after the old loop saved its cursor.
@@ -67,10 +77,16 @@ internal sealed partial class PushService(
                     return;
                 }
 
-                var subscriptions = (await store.ListSubscriptionsAsync(busId, ct))
-                    .Select(s => (Pattern: ChannelPattern.Parse(s.Pattern), s.MinLevel))
-                    .ToList();
-                var page = await store.ReadEventsAsync(new EventQuery(cursor, PageSize), ct);
+                // Subscriptions stay in memory until one changes; what was just committed is read from memory.
+                if (store.SubscriptionsVersion != subscriptionsVersion)
+                {
+                    subscriptionsVersion = store.SubscriptionsVersion;
+                    subscriptions = (await store.ListSubscriptionsAsync(busId, ct))
+                        .Select(s => (Pattern: ChannelPattern.Parse(s.Pattern), s.MinLevel))
+                        .ToList();
+                }
+
+                var page = recent.TryRead(cursor, PageSize) ?? await store.ReadEventsAsync(new EventQuery(cursor, PageSize), ct);
                 var pushed = false;
                 foreach (var e in page.Events)
                 {
@@ -183,10 +199,16 @@ internal sealed partial class PushService(
         return false;
     }
 
-    private async Task<ReadOnlyMemory<byte>> FrameAsync(BusEvent e, CancellationToken cancellationToken)
+    private async ValueTask<ReadOnlyMemory<byte>> FrameAsync(BusEvent e, CancellationToken cancellationToken)
     {
+        var slot = (int)(e.Id % _frames.Length);
+        if (Volatile.Read(ref _frames[slot]) is { } cached && cached.EventId == e.Id)
+        {
+            return cached.Bytes;
+        }
+
         var from = await DisplayNameAsync(e.SessionId, cancellationToken);
-        return SseMessage.Notification("notifications/claude/channel", json =>
+        var frame = SseMessage.Notification("notifications/claude/channel", json =>
         {
             json.WriteString("content", Content(e, from));
             json.WriteStartObject("meta");
@@ -197,6 +219,8 @@ internal sealed partial class PushService(
             json.WriteString("from", from);
             json.WriteEndObject();
         }, id: e.Id);
+        Volatile.Write(ref _frames[slot], new CachedFrame(e.Id, frame));
+        return frame;
     }
 
     /// <summary><c>notifications/resources/updated</c> for a session's inbox, for clients that subscribed to it.</summary>
@@ -227,6 +251,8 @@ internal sealed partial class PushService(
         _displayIds[sessionId] = name;
         return name;
     }
+
+    private sealed record CachedFrame(long EventId, ReadOnlyMemory<byte> Bytes);
 
     [LoggerMessage(EventId = 500, Level = LogLevel.Warning, Message = "Push to session {SessionId} stopped")]
     private static partial void LogFailed(ILogger logger, Exception exception, string sessionId);

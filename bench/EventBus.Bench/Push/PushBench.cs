@@ -34,6 +34,8 @@ internal sealed class PushBench(BenchOptions options)
         using var streams = StreamClient();
         await using var publisher = await McpSession.OpenAsync(mcp, "bench-push-publisher", cancellationToken);
 
+        // First, on the fresh server: its memory then is what 1,000 held sessions cost, not what earlier phases left.
+        var idle = await IdleAsync(mcp, streams, publisher, cancellationToken);
         var latency = new List<LatencyResult>();
         foreach (var size in options.PushSizes)
         {
@@ -52,7 +54,6 @@ internal sealed class PushBench(BenchOptions options)
         }
 
         var stuck = await StuckAsync(mcp, streams, cancellationToken);
-        var idle = await IdleAsync(mcp, streams, publisher, cancellationToken);
         var batch = await BatchAsync(mcp, cancellationToken);
 
         var report = new PushReport(started, watch.Elapsed.TotalSeconds, machine, options.PayloadBytes, latency, stuck, idle, batch);
@@ -83,19 +84,22 @@ internal sealed class PushBench(BenchOptions options)
                 ["signal_level"] = "actionable",
             });
             var sent = new List<(long Key, long At)>(options.PushEvents);
+            var replies = new List<double>(options.PushEvents);
             for (var k = -options.PushWarmupEvents; k < options.PushEvents; k++)
             {
                 var t0 = Stopwatch.GetTimestamp();
                 var published = await publisher.CallToolJsonAsync("publish_event", args, cancellationToken);
+                var t1 = Stopwatch.GetTimestamp();
                 var id = published.GetProperty("event_id").GetInt64();
                 await AllReachedAsync(listeners.Select(l => l.Arrivals), id, () => Failures(listeners), cancellationToken);
                 if (k >= 0)
                 {
                     sent.Add((id, t0));
+                    replies.Add((t1 - t0) * 1000.0 / Stopwatch.Frequency);
                 }
             }
 
-            return Latencies(sent, listeners.Select(l => l.Arrivals).ToList());
+            return Latencies(sent, listeners.Select(l => l.Arrivals).ToList()) with { ReplyP50Ms = Median(replies) };
         }
         finally
         {
@@ -117,6 +121,7 @@ internal sealed class PushBench(BenchOptions options)
             }
 
             var sent = new List<(long Key, long At)>(options.PushEvents);
+            var replies = new List<double>(options.PushEvents);
             for (var k = -options.PushWarmupEvents; k < options.PushEvents; k++)
             {
                 var seq = k + options.PushWarmupEvents + 1;
@@ -127,14 +132,16 @@ internal sealed class PushBench(BenchOptions options)
                     throw new BenchException("Redis XADD did not return an entry id.");
                 }
 
+                var t1 = Stopwatch.GetTimestamp();
                 await AllReachedAsync(consumers.Select(c => c.Arrivals), seq, () => consumers.Select(c => c.Failure), cancellationToken);
                 if (k >= 0)
                 {
                     sent.Add((seq, t0));
+                    replies.Add((t1 - t0) * 1000.0 / Stopwatch.Frequency);
                 }
             }
 
-            return Latencies(sent, consumers.Select(c => c.Arrivals).ToList());
+            return Latencies(sent, consumers.Select(c => c.Arrivals).ToList()) with { ReplyP50Ms = Median(replies) };
         }
         finally
         {
@@ -441,7 +448,8 @@ internal sealed class PushBench(BenchOptions options)
     }
 
     private static LatencySummary Summarize(List<LatencySample> rounds) => new(
-        Median(rounds.Select(r => r.P50Ms).ToList()), Median(rounds.Select(r => r.P99Ms).ToList()), rounds.Max(r => r.MaxMs));
+        Median(rounds.Select(r => r.P50Ms).ToList()), Median(rounds.Select(r => r.P99Ms).ToList()), rounds.Max(r => r.MaxMs),
+        Median(rounds.Select(r => r.ReplyP50Ms).ToList()));
 
     private static RunSummary Summarize(List<RunSample> rounds) => new(
         Median(rounds.Select(r => r.OpsPerSecond).ToList()), Median(rounds.Select(r => r.P50Ms).ToList()),
@@ -537,13 +545,16 @@ internal sealed class PushBench(BenchOptions options)
     {
         output.WriteLine();
         output.WriteLine($"Push latency, publish → notification handler ({report.Latency.FirstOrDefault()?.Events ?? 0} events per round, median of rounds; max over all)");
-        output.WriteLine($"{"subscribers",12} | {"EventBus p50",12} {"p99",9} {"max",9} | {"Redis p50",10} {"p99",9} {"max",9} | {"p99 ratio",9}");
+        output.WriteLine($"{"subscribers",12} | {"EventBus p50",12} {"p99",9} {"max",9} {"reply",9} | {"Redis p50",10} {"p99",9} {"max",9} {"reply",9} | {"p50 ratio",9} {"p99 ratio",9}");
         foreach (var l in report.Latency)
         {
             output.WriteLine(
-                $"{l.Subscribers,12} | {l.EventBus.P50Ms,9:F3} ms {l.EventBus.P99Ms,6:F3} ms {l.EventBus.MaxMs,6:F2} ms | " +
-                $"{l.Redis.P50Ms,7:F3} ms {l.Redis.P99Ms,6:F3} ms {l.Redis.MaxMs,6:F2} ms | {l.EventBus.P99Ms / l.Redis.P99Ms,8:F2}x");
+                $"{l.Subscribers,12} | {l.EventBus.P50Ms,9:F3} ms {l.EventBus.P99Ms,6:F3} ms {l.EventBus.MaxMs,6:F2} ms {l.EventBus.ReplyP50Ms,6:F3} ms | " +
+                $"{l.Redis.P50Ms,7:F3} ms {l.Redis.P99Ms,6:F3} ms {l.Redis.MaxMs,6:F2} ms {l.Redis.ReplyP50Ms,6:F3} ms | " +
+                $"{l.EventBus.P50Ms / l.Redis.P50Ms,8:F2}x {l.EventBus.P99Ms / l.Redis.P99Ms,8:F2}x");
         }
+
+        output.WriteLine("  (reply: the publisher's own round trip, p50 — for EventBus the durable publish through MCP tools/call)");
 
         var s = report.Stuck;
         output.WriteLine();
@@ -653,11 +664,14 @@ internal sealed record PushReport(
     IdleResult Idle,
     List<BatchResult> Batch);
 
-/// <summary>One round's latency over every (subscriber, event) pair.</summary>
-internal sealed record LatencySample(int Samples, double P50Ms, double P99Ms, double MaxMs);
+/// <summary>
+/// One round's latency over every (subscriber, event) pair; and the median time the publisher waited for its own
+/// reply (the publish round trip: the floor under the push latency).
+/// </summary>
+internal sealed record LatencySample(int Samples, double P50Ms, double P99Ms, double MaxMs, double ReplyP50Ms = 0);
 
-/// <summary>Medians of the rounds' p50 and p99; the max over all rounds.</summary>
-internal sealed record LatencySummary(double P50Ms, double P99Ms, double MaxMs);
+/// <summary>Medians of the rounds' p50, p99 and publish reply p50; the max over all rounds.</summary>
+internal sealed record LatencySummary(double P50Ms, double P99Ms, double MaxMs, double ReplyP50Ms);
 
 internal sealed record LatencyResult(
     int Subscribers, int Events, LatencySummary EventBus, LatencySummary Redis, List<LatencySample> EventBusRounds, List<LatencySample> RedisRounds);

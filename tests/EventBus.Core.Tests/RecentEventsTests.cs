@@ -48,6 +48,19 @@ public sealed class RecentEventsTests
         recent.TryRead(2, 10).Should().BeNull("3 and 4 are not in memory: the store has to say what they are");
     }
 
-    private static BusEvent Event(long id) =>
-        new(id, "t", "p", "s", DateTimeOffset.UnixEpoch, "all", null, SignalLevel.Info, null, null);
+    [Fact]
+    public void LargePayloadsLeaveTheWindowSooner_ItStaysWithinItsByteBudget()
+    {
+        var recent = new RecentEvents(1000, maxBytes: 130_000);
+        recent.Add([.. Enumerable.Range(1, 10).Select(i => Event(i, new string('x', 20_000)))]);
+        var page = recent.TryRead(7, 10)!;
+        page.Events.Select(e => e.Id).Should().Equal(8, 9, 10);
+        recent.TryRead(6, 10).Should().BeNull("only the newest events that fit 130 KB (three of ~40 KB) are held");
+
+        recent.Add([Event(11)]);
+        recent.TryRead(7, 10)!.Events.Select(e => e.Id).Should().Equal(8, 9, 10, 11);
+    }
+
+    private static BusEvent Event(long id, string payload = "p") =>
+        new(id, "t", payload, "s", DateTimeOffset.UnixEpoch, "all", null, SignalLevel.Info, null, null);
 }

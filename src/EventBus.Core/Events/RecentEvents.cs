@@ -10,15 +10,20 @@ namespace EventBus.Core.Events;
 public sealed class RecentEvents
 {
     private readonly BusEvent?[] _ring;
+    private readonly long _maxBytes;
     private readonly Lock _lock = new();
     private long _low;
     private long _high;
+    private long _bytes;
 
-    /// <param name="capacity">How many of the newest events are kept.</param>
-    public RecentEvents(int capacity = 8192)
+    /// <param name="capacity">How many of the newest events are kept at most.</param>
+    /// <param name="maxBytes">About how much memory they may take at most (large payloads leave the window sooner).</param>
+    public RecentEvents(int capacity = 8192, long maxBytes = 32L * 1024 * 1024)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1);
         _ring = new BusEvent?[capacity];
+        _maxBytes = maxBytes;
     }
 
     /// <summary>The newest id held (0 when empty).</summary>
@@ -45,18 +50,37 @@ public sealed class RecentEvents
             {
                 if (_high == 0 || e.Id != _high + 1)
                 {
+                    Array.Clear(_ring);
+                    _bytes = 0;
                     _low = e.Id;
+                }
+                else if (_high - _low + 1 == _ring.Length)
+                {
+                    Evict(); // the slot the new event takes
                 }
 
                 _ring[e.Id % _ring.Length] = e;
+                _bytes += Size(e);
                 _high = e.Id;
-                if (_high - _low + 1 > _ring.Length)
+                while (_bytes > _maxBytes && _low < _high)
                 {
-                    _low = _high - _ring.Length + 1;
+                    Evict();
                 }
             }
         }
     }
+
+    private void Evict()
+    {
+        var slot = _low % _ring.Length;
+        _bytes -= Size(_ring[slot]!);
+        _ring[slot] = null;
+        _low++;
+    }
+
+    // Strings are UTF-16: two bytes a character, plus the object and its other fields.
+    private static long Size(BusEvent e) =>
+        256 + 2L * (e.Payload.Length + e.EventType.Length + e.Channel.Length + e.SessionId.Length + (e.Title?.Length ?? 0));
 
     /// <summary>
     /// The events after <paramref name="after"/>, oldest first, at most <paramref name="limit"/>, when the window holds

@@ -16,7 +16,8 @@ namespace EventBus.Server.Api;
 /// <summary>
 /// <c>GET /api/v1/stream</c>: events as server-sent events. The store is the truth: each stream reads from its own
 /// position and waits on <see cref="CommitSignal"/> for more, so a missed wake-up loses nothing and no events are
-/// held in memory for slow readers. Each stream writes from its own request, so a client that stops reading stalls
+/// held in memory for slow readers. What was just committed is read from <see cref="RecentEvents"/> rather than
+/// each stream querying the database on every commit. Each stream writes from its own request, so a client that stops reading stalls
 /// only itself (and Kestrel's minimum response data rate ends it).
 /// </summary>
 internal static partial class EventStreamEndpoint
@@ -58,7 +59,8 @@ internal static partial class EventStreamEndpoint
             await StartAsync(context.Response, stop.Token);
             LogOpened(logger, position, channel ?? "(all)");
             await PumpAsync(
-                context.Response.Body, store, services.GetRequiredService<CommitSignal>(), services.GetRequiredService<TimeProvider>(),
+                context.Response.Body, store, services.GetRequiredService<RecentEvents>(), services.GetRequiredService<CommitSignal>(),
+                services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<IOptions<McpHttpOptions>>().Value.KeepAliveInterval,
                 services.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions,
                 position, channel, stop.Token);
@@ -89,16 +91,18 @@ internal static partial class EventStreamEndpoint
 
     /// <summary>Replays from <paramref name="position"/>, then follows commits, until cancelled.</summary>
     private static async Task PumpAsync(
-        Stream body, IEventStore store, CommitSignal signal, TimeProvider time, TimeSpan keepAlive, JsonSerializerOptions json,
-        long position, string? channel, CancellationToken cancellationToken)
+        Stream body, IEventStore store, RecentEvents recent, CommitSignal signal, TimeProvider time, TimeSpan keepAlive,
+        JsonSerializerOptions json, long position, string? channel, CancellationToken cancellationToken)
     {
         var lastWrite = time.GetTimestamp();
         while (true)
         {
-            var page = await store.ReadEventsAsync(new EventQuery(position, PageSize, channel), cancellationToken);
-            if (page.Events.Count > 0)
+            // The window holds every event after the position (all channels): filter here. Else the store, filtered.
+            var page = recent.TryRead(position, PageSize) ?? await store.ReadEventsAsync(new EventQuery(position, PageSize, channel), cancellationToken);
+            var events = channel is null ? page.Events : page.Events.Where(e => e.Channel == channel).ToList();
+            if (events.Count > 0)
             {
-                await body.WriteAsync(Frames(page.Events, json), cancellationToken);
+                await body.WriteAsync(Frames(events, json), cancellationToken);
                 await body.FlushAsync(cancellationToken);
                 lastWrite = time.GetTimestamp();
             }

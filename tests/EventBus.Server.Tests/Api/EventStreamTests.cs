@@ -4,7 +4,9 @@ using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
+using EventBus.Core.Events;
 using EventBus.Server.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EventBus.Server.Tests.Api;
 
@@ -100,6 +102,36 @@ public sealed class EventStreamTests : IAsyncLifetime
         var item = await next;
         item.EventId.Should().Be(Id(wanted));
         JsonDocument.Parse(item.Data).RootElement.GetProperty("channel").GetString().Should().Be("repo:x");
+    }
+
+    [Fact]
+    public async Task Stream_ReadsWhatIsOlderThanTheInMemoryWindowFromTheStore_ThenTheWindow_WithTheChannelFilterOnBoth()
+    {
+        // A window of 4 events: of 10 published, the first 6 are only in the store.
+        await using var host = await BusHost.StartAsync(services => services.AddSingleton(new RecentEvents(4)));
+        var ids = new List<(long Id, string Channel)>();
+        for (var i = 0; i < 10; i++)
+        {
+            var channel = i % 2 == 0 ? "repo:x" : "all";
+            ids.Add((await host.PublishAsync("e" + i, channel), channel));
+        }
+
+        using var filtered = await OpenAsync(host, "/api/v1/stream?cursor=0&channel=repo:x");
+        await using var onlyX = await ItemsAsync(filtered);
+        using var everything = await OpenAsync(host, "/api/v1/stream?cursor=0");
+        await using var all = await ItemsAsync(everything);
+        foreach (var (id, channel) in ids)
+        {
+            (await NextAsync(all)).EventId.Should().Be(Id(id));
+            if (channel == "repo:x")
+            {
+                (await NextAsync(onlyX)).EventId.Should().Be(Id(id));
+            }
+        }
+
+        var live = await host.PublishAsync("live", "repo:x");
+        (await NextAsync(all)).EventId.Should().Be(Id(live));
+        (await NextAsync(onlyX)).EventId.Should().Be(Id(live));
     }
 
     [Theory]

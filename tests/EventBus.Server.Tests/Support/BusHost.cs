@@ -40,7 +40,12 @@ internal sealed class BusHost : IAsyncDisposable
 
     public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
-    public static async Task<BusHost> StartAsync(bool manualTime = false, params string[] extraArgs)
+    public static Task<BusHost> StartAsync(bool manualTime = false, params string[] extraArgs) => StartAsync(manualTime, null, extraArgs);
+
+    /// <summary>Starts the server with some of its services replaced (registered after the server's own).</summary>
+    public static Task<BusHost> StartAsync(Action<IServiceCollection> services, params string[] extraArgs) => StartAsync(false, services, extraArgs);
+
+    private static async Task<BusHost> StartAsync(bool manualTime, Action<IServiceCollection>? services, string[] extraArgs)
     {
         var directory = Path.Combine(Path.GetTempPath(), "eventbus-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
@@ -58,6 +63,8 @@ internal sealed class BusHost : IAsyncDisposable
             {
                 builder.Services.AddSingleton<TimeProvider>(time);
             }
+
+            services?.Invoke(builder.Services);
         });
         await app.StartEventBusAsync(TestTimeouts.Token());
         var url = EventBusApp.ListeningUrls(app).Single();

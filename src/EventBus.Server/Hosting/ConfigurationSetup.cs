@@ -8,6 +8,8 @@ internal static class ConfigurationSetup
         ["EVENTBUS_HOST"] = "EventBus:Host",
         ["EVENTBUS_PORT"] = "EventBus:Port",
         ["EVENTBUS_DB"] = "EventBus:Store:Path",
+        ["EVENTBUS_TLS_CERT"] = "EventBus:Tls:CertificatePath",
+        ["EVENTBUS_TLS_KEY"] = "EventBus:Tls:KeyPath",
     };
 
     private static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.OrdinalIgnoreCase)
@@ -15,11 +17,14 @@ internal static class ConfigurationSetup
         ["--host"] = "EventBus:Host",
         ["--port"] = "EventBus:Port",
         ["--db"] = "EventBus:Store:Path",
+        ["--tls-cert"] = "EventBus:Tls:CertificatePath",
+        ["--tls-key"] = "EventBus:Tls:KeyPath",
     };
 
     /// <summary>
-    /// appsettings.json &lt; <c>EventBus__*</c> environment variables &lt; <c>EVENTBUS_HOST/PORT/DB</c> &lt; the command line
-    /// (<c>--host</c>, <c>--port</c>, <c>--db</c>, or any <c>--EventBus:Key=value</c>).
+    /// appsettings.json &lt; <c>EventBus__*</c> environment variables &lt; <c>EVENTBUS_HOST/PORT/DB/TLS_CERT/TLS_KEY</c> &lt;
+    /// the command line (<c>--host</c>, <c>--port</c>, <c>--db</c>, <c>--tls-cert</c>, <c>--tls-key</c>, or any
+    /// <c>--EventBus:Key=value</c>).
     /// </summary>
     public static void AddEventBusSources(this ConfigurationManager configuration, string[] args)
     {

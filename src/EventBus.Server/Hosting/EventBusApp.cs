@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using EventBus.Core.Store;
 using EventBus.Server.Health;
 using EventBus.Sqlite;
@@ -40,17 +42,26 @@ public static partial class EventBusApp
         builder.Logging.AddProvider(new SerilogLoggerProvider(serilog.CreateLogger(), dispose: true));
 
         builder.Services.AddEventBus(builder.Configuration);
+        var certificate = options.Tls.Enabled ? LoadCertificate(options.Tls) : null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            void Endpoint(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen)
+            {
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+            }
+
             if (options.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
             {
-                kestrel.ListenLocalhost(options.Port);
+                kestrel.ListenLocalhost(options.Port, Endpoint);
             }
             else
             {
-                kestrel.Listen(IPAddress.Parse(options.Host), options.Port);
+                kestrel.Listen(IPAddress.Parse(options.Host), options.Port, Endpoint);
             }
         });
         configure?.Invoke(builder);
@@ -146,6 +157,44 @@ public static partial class EventBusApp
         {
             // Binding failures: "Failed to convert configuration value 'abc' at 'EventBus:Port' to type 'System.Int32'."
             throw new ConfigurationException(ex.Message, ex);
+        }
+    }
+
+    /// <summary>The PEM certificate and key, checked now so that a bad file stops the start with a clear message.</summary>
+    private static X509Certificate2 LoadCertificate(TlsOptions tls)
+    {
+        var certificatePath = tls.CertificatePath!;
+        if (!File.Exists(certificatePath))
+        {
+            throw new ConfigurationException($"EventBus:Tls:CertificatePath: no such file \"{certificatePath}\".");
+        }
+
+        if (tls.KeyPath is { Length: > 0 } keyPath && !File.Exists(keyPath))
+        {
+            throw new ConfigurationException($"EventBus:Tls:KeyPath: no such file \"{keyPath}\".");
+        }
+
+        if (string.IsNullOrEmpty(tls.KeyPath) && !File.ReadAllText(certificatePath).Contains("PRIVATE KEY", StringComparison.Ordinal))
+        {
+            throw new ConfigurationException(
+                $"EventBus:Tls: {certificatePath} has no private key: set EventBus:Tls:KeyPath to the key's PEM file.");
+        }
+
+        try
+        {
+            var certificate = X509Certificate2.CreateFromPemFile(certificatePath, string.IsNullOrEmpty(tls.KeyPath) ? null : tls.KeyPath);
+
+            if (certificate.NotAfter < DateTime.Now)
+            {
+                throw new ConfigurationException($"EventBus:Tls: the certificate in {certificatePath} expired on {certificate.NotAfter:u}.");
+            }
+
+            return certificate;
+        }
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        {
+            throw new ConfigurationException(
+                $"EventBus:Tls: cannot load the certificate {certificatePath}{(tls.KeyPath is { Length: > 0 } k ? $" with the key {k}" : "")}: {ex.Message}", ex);
         }
     }
 

@@ -30,10 +30,25 @@ public sealed class ServerOptions
     /// <summary>Also write logs to this file (optional).</summary>
     public string? LogFile { get; set; }
 
+    /// <summary>HTTPS with a PEM certificate, when not behind a TLS proxy (e.g. <c>tailscale serve</c>).</summary>
+    public TlsOptions Tls { get; set; } = new();
+
     /// <summary>True when <see cref="Host"/> is a loopback address or name.</summary>
     public bool IsLoopback =>
         Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
         (IPAddress.TryParse(Host, out var address) && IPAddress.IsLoopback(address));
+}
+
+/// <summary>HTTPS settings (<c>EventBus:Tls</c>). Without a certificate the server speaks plain HTTP.</summary>
+public sealed class TlsOptions
+{
+    /// <summary>The certificate (chain) as a PEM file. Setting it turns HTTPS on.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>Its private key as a PEM file; may be left out when the certificate file holds the key too.</summary>
+    public string? KeyPath { get; set; }
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(CertificatePath);
 }
 
 /// <summary>Checks every setting at start-up so a bad value stops the server with a message naming it.</summary>
@@ -51,6 +66,11 @@ internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<
         if (options.Port is < 0 or > 65535)
         {
             errors.Add($"EventBus:Port must be between 0 and 65535 (got {options.Port}).");
+        }
+
+        if (!options.Tls.Enabled && !string.IsNullOrWhiteSpace(options.Tls.KeyPath))
+        {
+            errors.Add("EventBus:Tls:KeyPath is set but EventBus:Tls:CertificatePath is not: set both (PEM files) to serve HTTPS.");
         }
 
         if (options.MaxRequestBodyBytes is < 1024 or > 256L * 1024 * 1024)

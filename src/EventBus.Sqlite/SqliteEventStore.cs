@@ -2,6 +2,7 @@ using Dapper;
 using EventBus.Core.Events;
 using EventBus.Core.Sessions;
 using EventBus.Core.Store;
+using EventBus.Core.Webhooks;
 using Microsoft.Data.Sqlite;
 
 namespace EventBus.Sqlite;
@@ -9,7 +10,7 @@ namespace EventBus.Sqlite;
 /// <summary>
 /// The embedded store: one SQLite file in WAL mode, one writer that commits in groups, many concurrent readers.
 /// </summary>
-public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
+public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, IAsyncDisposable
 {
     private readonly SqliteStoreOptions _options;
     private readonly string _connectionString;
@@ -63,7 +64,8 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         // The writer never checkpoints: a checkpoint fsyncs, and every publisher in the group would wait for it.
         // CheckpointAsync (on a timer, from the host) moves WAL frames into the database off the write path.
         connection.Execute("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;");
-        _writer = new SqliteWriter(connection, _options.MaxGroupSize, tip => Committed?.Invoke(tip));
+        _writer = new SqliteWriter(
+            connection, _options.MaxGroupSize, tip => Committed?.Invoke(tip), webhooks => DeliveriesQueued?.Invoke(webhooks));
     }
 
     /// <summary>
@@ -391,6 +393,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         p.AddWithValue("$tags", e.Tags is null ? DBNull.Value : EventReader.SerializeTags(e.Tags));
         var id = (long)command.ExecuteScalar()!;
         w.LastInsertedEventId = id;
+        Outbox.Enqueue(w, id, e.Channel, e.EventType, e.Timestamp.ToUnixTimeMilliseconds());
         return new BusEvent(id, e.EventType, e.Payload, e.SessionId, e.Timestamp, e.Channel, e.CorrelationId, e.SignalLevel, e.Title, e.Tags);
     }
 

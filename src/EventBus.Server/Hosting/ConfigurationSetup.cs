@@ -8,6 +8,7 @@ internal static class ConfigurationSetup
         ["EVENTBUS_HOST"] = "EventBus:Host",
         ["EVENTBUS_PORT"] = "EventBus:Port",
         ["EVENTBUS_DB"] = "EventBus:Store:Path",
+        ["EVENTBUS_ALLOW_PRIVATE_WEBHOOKS"] = "EventBus:Webhooks:AllowPrivateNetworks",
     };
 
     private static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.OrdinalIgnoreCase)
@@ -18,7 +19,7 @@ internal static class ConfigurationSetup
     };
 
     /// <summary>
-    /// appsettings.json &lt; <c>EventBus__*</c> environment variables &lt; <c>EVENTBUS_HOST/PORT/DB</c> &lt; the command line
+    /// appsettings.json &lt; <c>EventBus__*</c> environment variables &lt; <c>EVENTBUS_HOST/PORT/DB/ALLOW_PRIVATE_WEBHOOKS</c> &lt; the command line
     /// (<c>--host</c>, <c>--port</c>, <c>--db</c>, or any <c>--EventBus:Key=value</c>).
     /// </summary>
     public static void AddEventBusSources(this ConfigurationManager configuration, string[] args)

@@ -40,9 +40,15 @@ internal sealed class BusHost : IAsyncDisposable
 
     public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
-    public static async Task<BusHost> StartAsync(bool manualTime = false, params string[] extraArgs)
+    /// <summary>Leave the folder (database, keys) behind on dispose, for a restart on the same data.</summary>
+    public bool KeepDirectory { get; set; }
+
+    public static Task<BusHost> StartAsync(bool manualTime = false, params string[] extraArgs) =>
+        StartInAsync(Path.Combine(Path.GetTempPath(), "eventbus-tests", Guid.NewGuid().ToString("N")), manualTime, extraArgs);
+
+    /// <summary>Starts on the data in <paramref name="directory"/> (created if missing): a restart when it exists.</summary>
+    public static async Task<BusHost> StartInAsync(string directory, bool manualTime = false, params string[] extraArgs)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "eventbus-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
         var time = manualTime ? new ManualTimeProvider() : null;
         string[] args =
@@ -131,6 +137,11 @@ internal sealed class BusHost : IAsyncDisposable
         Http.Dispose();
         await App.StopAsync(TestTimeouts.Token());
         await App.DisposeAsync();
+        if (KeepDirectory)
+        {
+            return;
+        }
+
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

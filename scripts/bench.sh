@@ -136,3 +136,19 @@ start_redis
     --redis "127.0.0.1:$REDIS_PORT" --redis-pid "$REDIS_PID" \
     --scratch "$WORK" --out bench/results \
     "${RUN_ARGS[@]}"
+
+# --- Webhooks (issue 5) ---------------------------------------------------------------------------------------------
+# A third server (fresh database, private webhooks allowed so it may deliver to the bench's loopback receiver), and
+# `EventBus.Bench webhooks`: publish throughput with no webhooks vs 100 registered (matching and idle), deliveries per
+# second to 100 local endpoints, and publish → receiver first-byte latency. Skip with BENCH_WEBHOOKS=0; extra options
+# in BENCH_WEBHOOK_ARGS (e.g. "--duration 10 --reps 5"). Results: a table on stdout and bench/results/webhooks-<time>.json.
+if [[ "${BENCH_WEBHOOKS:-1}" != 0 ]]; then
+    WEBHOOK_ARGS=()
+    if [[ "${BENCH_QUICK:-}" == 1 ]]; then
+        WEBHOOK_ARGS+=(--duration 2 --warmup 1 --reps 1 --drain-events 5000)
+    fi
+    # shellcheck disable=SC2206 # word splitting of BENCH_WEBHOOK_ARGS is intended
+    WEBHOOK_ARGS+=(${BENCH_WEBHOOK_ARGS:-})
+    EVENTBUS_ALLOW_PRIVATE_WEBHOOKS=true start_eventbus webhooks "$WORK/webhooks.db"
+    "$DOTNET" "$BENCH_DLL" webhooks --mcp "$EB_URL/mcp" --out bench/results "${WEBHOOK_ARGS[@]}"
+fi

@@ -247,7 +247,7 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ARestartInTheMiddleOfTheRetrySchedule_StillDelivers()
+    public async Task Fix6_WebhooksAreDurable_ARestartInTheMiddleOfTheRetrySchedule_StillDelivers_AndSessionEventsReachWebhooks()
     {
         _receiver.Respond = (_, before) => new ReceiverAnswer(before == 0 ? 502 : 200);
         var (id, secret) = await RegisterAsync();
@@ -268,6 +268,9 @@ public sealed class WebhookTests : IAsyncLifetime
         requests.Should().HaveCount(2);
         requests.Select(r => r.Header("webhook-id")).Distinct().Should().ContainSingle();
         VerifiesStandard(requests[1], secret).Should().BeTrue("the secret is decrypted with the keys kept beside the database");
+
+        await _client.CallAsync("register_session", new { name = "late", machine = "m1" });
+        (await _receiver.WaitForAsync(3))[2].Json.Str("event_type").Should().Be("session_registered", "session lifecycle events reach webhooks too");
     }
 
     [Fact]

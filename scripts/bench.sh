@@ -9,7 +9,7 @@
 # 1/10/100 subscribers next to Redis Streams (XREAD BLOCK woken by XADD), publisher latency next to a stuck subscriber,
 # 1,000 idle sessions' memory, and REST batch publish next to SQLite's own batched insert.
 #
-# Knobs (environment): BENCH_PARTS (default "run push") which parts to run; BENCH_EVENTS (default 1000000) events
+# Knobs (environment): BENCH_PARTS (default "run push webhooks") which parts to run; BENCH_EVENTS (default 1000000) events
 # seeded for the read phases; BENCH_QUICK=1 for a short development run (1 s phases, 1 round, 100,000 events); BENCH_ARGS extra options for `EventBus.Bench run`
 # (e.g. "--duration 5 --reps 7", "--clients 16", "--payload-bytes 512", "--no-diagnostics"); BENCH_PUSH_ARGS extra
 # options for `EventBus.Bench push` (e.g. "--push-sizes 1,10", "--idle-sessions 2000", "--push-events 5000").
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 DOTNET=${DOTNET:-dotnet}
 EVENTS=${BENCH_EVENTS:-1000000}
-PARTS=${BENCH_PARTS:-run push}
+PARTS=${BENCH_PARTS:-run push webhooks}
 RUN_ARGS=()
 PUSH_ARGS=(--warmup 3 --duration 3 --reps 3)
 if [[ "${BENCH_QUICK:-}" == 1 ]]; then
@@ -158,4 +158,20 @@ if [[ " $PARTS " == *" push "* ]]; then
         --redis "127.0.0.1:$REDIS_PORT" --redis-pid "$REDIS_PID" \
         --scratch "$WORK" --out bench/results \
         "${PUSH_ARGS[@]}" ${BENCH_PUSH_ARGS:-}
+fi
+
+# --- Webhooks ---------------------------------------------------------------------------------------------------------
+# A fourth server (fresh database, private webhooks allowed so it may deliver to the bench's loopback receiver), and
+# `EventBus.Bench webhooks`: publish throughput with no webhooks vs 100 registered (matching and idle), deliveries per
+# second to 100 local endpoints, and publish → receiver first-byte latency. Extra options in BENCH_WEBHOOK_ARGS (e.g.
+# "--duration 10 --reps 5"). Results: a table on stdout and bench/results/webhooks-<time>.json.
+if [[ " $PARTS " == *" webhooks "* ]]; then
+    WEBHOOK_ARGS=()
+    if [[ "${BENCH_QUICK:-}" == 1 ]]; then
+        WEBHOOK_ARGS+=(--duration 2 --warmup 1 --reps 1 --drain-events 5000)
+    fi
+    # shellcheck disable=SC2206 # word splitting of BENCH_WEBHOOK_ARGS is intended
+    WEBHOOK_ARGS+=(${BENCH_WEBHOOK_ARGS:-})
+    EVENTBUS_ALLOW_PRIVATE_WEBHOOKS=true start_eventbus webhooks "$WORK/webhooks.db"
+    "$DOTNET" "$BENCH_DLL" webhooks --mcp "$EB_URL/mcp" --out bench/results "${WEBHOOK_ARGS[@]}"
 fi

@@ -4,10 +4,30 @@ using EventBus.Bench;
 // EventBus.Bench seed --db <path> [--events N] [--payload-bytes B] [--seed-info <file>]
 // EventBus.Bench run  --mcp <url> --redis <host:port> [--read-mcp <url> --read-db <path>] [...]  (scripts/bench.sh)
 // EventBus.Bench push --mcp <url> --redis <host:port> --server-pid <pid> [--push-sizes 1,10,100] [...]  (scripts/bench.sh)
+// EventBus.Bench webhooks --mcp <url> [--endpoints 100] [--clients 8] [--duration 5] [--reps 3] [--out dir]  (scripts/bench.sh)
+if (args.Length > 0 && args[0] == "webhooks")
+{
+    using var stop = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        stop.Cancel();
+    };
+    try
+    {
+        return await EventBus.Bench.Webhooks.WebhookBench.RunAsync(args[1..], stop.Token);
+    }
+    catch (BenchException ex)
+    {
+        await Console.Error.WriteLineAsync($"bench: {ex.Message}");
+        return 2;
+    }
+}
+
 if (args.Length == 0 || args[0] is not ("seed" or "run" or "push"))
 {
     await Console.Error.WriteLineAsync(
-        "usage: EventBus.Bench seed --db <path> [--events N] | run --mcp <url> --redis <host:port> [...] | push --mcp <url> --redis <host:port> [...]");
+        "usage: EventBus.Bench seed --db <path> [--events N] | run --mcp <url> --redis <host:port> [...] | push --mcp <url> --redis <host:port> [...] | webhooks --mcp <url> [...]");
     return 2;
 }
 

@@ -94,15 +94,19 @@ internal static class EventReader
 
     public static string SerializeTags(IReadOnlyList<string> tags) => JsonSerializer.Serialize(tags, TagsJson.Default.IReadOnlyListString);
 
-    private static BusEvent Map(SqliteDataReader r) => new(
-        r.GetInt64(0),
-        r.GetString(1),
-        r.GetString(2),
-        r.GetString(3),
-        DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
-        r.GetString(5),
-        r.IsDBNull(6) ? null : r.GetString(6),
-        (SignalLevel)r.GetInt32(7),
-        r.IsDBNull(8) ? null : r.GetString(8),
-        r.IsDBNull(9) ? null : JsonSerializer.Deserialize(r.GetString(9), TagsJson.Default.IReadOnlyListString));
+    /// <summary>The events columns, prefixed with a table alias (for joins).</summary>
+    public static string ColumnsOf(string alias) => string.Join(", ", Columns.Split(", ").Select(c => alias + "." + c));
+
+    /// <summary>Reads an event from <see cref="Columns"/> starting at column <paramref name="o"/>.</summary>
+    public static BusEvent Map(SqliteDataReader r, int o = 0) => new(
+        r.GetInt64(o),
+        r.GetString(o + 1),
+        r.GetString(o + 2),
+        r.GetString(o + 3),
+        DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(o + 4)),
+        r.GetString(o + 5),
+        r.IsDBNull(o + 6) ? null : r.GetString(o + 6),
+        (SignalLevel)r.GetInt32(o + 7),
+        r.IsDBNull(o + 8) ? null : r.GetString(o + 8),
+        r.IsDBNull(o + 9) ? null : JsonSerializer.Deserialize(r.GetString(o + 9), TagsJson.Default.IReadOnlyListString));
 }

@@ -2,6 +2,7 @@ using Dapper;
 using EventBus.Core.Events;
 using EventBus.Core.Sessions;
 using EventBus.Core.Store;
+using EventBus.Core.Webhooks;
 using Microsoft.Data.Sqlite;
 
 namespace EventBus.Sqlite;
@@ -9,7 +10,7 @@ namespace EventBus.Sqlite;
 /// <summary>
 /// The embedded store: one SQLite file in WAL mode, one writer that commits in groups, many concurrent readers.
 /// </summary>
-public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
+public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, IAsyncDisposable
 {
     private readonly SqliteStoreOptions _options;
     private readonly string _connectionString;
@@ -64,7 +65,8 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         // The writer never checkpoints: a checkpoint fsyncs, and every publisher in the group would wait for it.
         // CheckpointAsync (on a timer, from the host) moves WAL frames into the database off the write path.
         connection.Execute("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;");
-        _writer = new SqliteWriter(connection, _options.MaxGroupSize, events => Committed?.Invoke(events));
+        _writer = new SqliteWriter(
+            connection, _options.MaxGroupSize, events => Committed?.Invoke(events), webhooks => DeliveriesQueued?.Invoke(webhooks));
     }
 
     /// <summary>
@@ -410,6 +412,7 @@ public sealed class SqliteEventStore : IEventStore, IAsyncDisposable
         p[8].Value = e.Tags is null ? DBNull.Value : EventReader.SerializeTags(e.Tags);
         command.ExecuteNonQuery();
         var id = SQLitePCL.raw.sqlite3_last_insert_rowid(w.Connection.Handle);
+        Outbox.Enqueue(w, id, e.Channel, e.EventType, e.Timestamp.ToUnixTimeMilliseconds());
         var stored = new BusEvent(id, e.EventType, e.Payload, e.SessionId, e.Timestamp, e.Channel, e.CorrelationId, e.SignalLevel, e.Title, e.Tags);
         w.Inserted.Add(stored);
         return stored;

@@ -16,14 +16,25 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly WriteContext _context;
     private readonly int _maxGroupSize;
     private readonly Action<IReadOnlyList<BusEvent>>? _committed;
+    private readonly Action<IReadOnlyCollection<string>>? _deliveriesQueued;
     private readonly Task _loop;
 
-    public SqliteWriter(SqliteConnection connection, int maxGroupSize, Action<IReadOnlyList<BusEvent>>? committed)
+    /// <param name="connection">The writer's own connection.</param>
+    /// <param name="maxGroupSize">The most writes per transaction.</param>
+    /// <param name="committed">After a commit that added events: those events, in id order.</param>
+    /// <param name="deliveriesQueued">After a commit that queued webhook deliveries: the webhooks that got them.</param>
+    public SqliteWriter(
+        SqliteConnection connection,
+        int maxGroupSize,
+        Action<IReadOnlyList<BusEvent>>? committed,
+        Action<IReadOnlyCollection<string>>? deliveriesQueued = null)
     {
         _connection = connection;
         _maxGroupSize = maxGroupSize;
         _committed = committed;
+        _deliveriesQueued = deliveriesQueued;
         _context = new WriteContext(connection);
+        _context.Routes = Outbox.LoadRoutes(connection, null);
         // Bounded and waiting (not dropping) when full: a burst slows publishers down rather than losing events.
         _queue = Channel.CreateBounded<WriteOp>(new BoundedChannelOptions(16_384)
         {
@@ -95,6 +106,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
         catch (Exception ex)
         {
             _context.RollbackQuietly();
+            // A webhook change in the group may have swapped the routes before failing: take them from the table again.
+            _context.Routes = Outbox.LoadRoutes(_connection, null);
             if (!isolated)
             {
                 return false;
@@ -116,6 +129,11 @@ internal sealed class SqliteWriter : IAsyncDisposable
         if (_context.Inserted.Count > 0)
         {
             _committed?.Invoke([.. _context.Inserted]);
+        }
+
+        if (_context.QueuedWebhooks.Count > 0)
+        {
+            _deliveriesQueued?.Invoke(_context.QueuedWebhooks.ToArray());
         }
 
         return true;
@@ -167,6 +185,15 @@ internal sealed class WriteContext(SqliteConnection connection) : IDisposable
     /// <summary>The events inserted in the current group, in id order.</summary>
     public List<BusEvent> Inserted { get; } = [];
 
+    /// <summary>
+    /// The active webhooks every inserted event is matched against (in memory: no query per event). Only the writer
+    /// reads or replaces it, so webhook changes take effect for the very next write.
+    /// </summary>
+    public WebhookRoute[] Routes { get; set; } = [];
+
+    /// <summary>The webhooks that got deliveries in the current group.</summary>
+    public HashSet<string> QueuedWebhooks { get; } = new(StringComparer.Ordinal);
+
     /// <summary>A prepared command for <paramref name="sql"/>, bound to the current transaction, parameters cleared of values.</summary>
     public SqliteCommand Command(string sql)
     {
@@ -184,6 +211,7 @@ internal sealed class WriteContext(SqliteConnection connection) : IDisposable
     public void Begin()
     {
         Inserted.Clear();
+        QueuedWebhooks.Clear();
         _transaction = connection.BeginTransaction(deferred: false);
     }
 

@@ -49,12 +49,13 @@ public sealed class ContractTests : IAsyncLifetime
         reply.GetProperty("events").EnumerateArray().Select(e => e.Str("payload")).ToList();
 
     [Fact]
-    public async Task ListTools_OffersTheEightContractTools_WithDescriptionsAndSchemas()
+    public async Task ListTools_OffersTheTwelveContractTools_AndOurs_WithDescriptionsAndSchemas()
     {
         var tools = await _client.ListToolsAsync(cancellationToken: TestTimeouts.Token());
         tools.Select(t => t.Name).Should().BeEquivalentTo(
             "register_session", "list_sessions", "list_channels", "publish_event", "get_events", "ack_events",
-            "unregister_session", "notify", "subscribe", "unsubscribe", "list_subscriptions");
+            "unregister_session", "notify", "register_webhook", "list_webhooks", "set_webhook_active", "unregister_webhook",
+            "subscribe", "unsubscribe", "list_subscriptions", "list_deliveries", "redeliver");
         foreach (var tool in tools)
         {
             tool.Description.Should().NotBeNullOrWhiteSpace();

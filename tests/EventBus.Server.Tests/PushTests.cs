@@ -79,12 +79,18 @@ public sealed class PushTests : IAsyncLifetime
         await Publish("ci_failed", "deeper", "repo:eventbus:main");              // * is one segment
         await Publish("marker", "end", "session:" + me);
 
-        var payloads = new List<string>();
+        // The C# SDK client may run notification handlers concurrently, so arrival order at the handler is not the
+        // stream's order under load: compare in event-id order (what was pushed, not how the client dispatched it).
+        var pushed = new List<JsonElement>();
         for (var i = 0; i < 3; i++)
         {
-            payloads.Add((await NextAsync(inbox)).Str("content"));
+            pushed.Add(await NextAsync(inbox));
         }
 
+        var payloads = pushed
+            .OrderBy(p => long.Parse(p.GetProperty("meta").Str("event_id"), System.Globalization.CultureInfo.InvariantCulture))
+            .Select(p => p.Str("content"))
+            .ToList();
         payloads.Should().Equal(
             "disk_full from anonymous on alerts:disk:sda: sda at 97%",
             "ci_failed from anonymous on repo:eventbus: main is red",

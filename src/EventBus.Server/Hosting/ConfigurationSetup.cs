@@ -10,6 +10,7 @@ internal static class ConfigurationSetup
         ["EVENTBUS_DB"] = "EventBus:Store:Path",
         ["EVENTBUS_TLS_CERT"] = "EventBus:Tls:CertificatePath",
         ["EVENTBUS_TLS_KEY"] = "EventBus:Tls:KeyPath",
+        ["EVENTBUS_ALLOW_PRIVATE_WEBHOOKS"] = "EventBus:Webhooks:AllowPrivateNetworks",
     };
 
     private static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.OrdinalIgnoreCase)
@@ -22,9 +23,9 @@ internal static class ConfigurationSetup
     };
 
     /// <summary>
-    /// appsettings.json &lt; <c>EventBus__*</c> environment variables &lt; <c>EVENTBUS_HOST/PORT/DB/TLS_CERT/TLS_KEY</c> &lt;
-    /// the command line (<c>--host</c>, <c>--port</c>, <c>--db</c>, <c>--tls-cert</c>, <c>--tls-key</c>, or any
-    /// <c>--EventBus:Key=value</c>).
+    /// appsettings.json &lt; <c>EventBus__*</c> environment variables &lt;
+    /// <c>EVENTBUS_HOST/PORT/DB/TLS_CERT/TLS_KEY/ALLOW_PRIVATE_WEBHOOKS</c> &lt; the command line (<c>--host</c>,
+    /// <c>--port</c>, <c>--db</c>, <c>--tls-cert</c>, <c>--tls-key</c>, or any <c>--EventBus:Key=value</c>).
     /// </summary>
     public static void AddEventBusSources(this ConfigurationManager configuration, string[] args)
     {

@@ -3,11 +3,13 @@ using EventBus.Core.Events;
 using EventBus.Core.Store;
 using EventBus.Server.Api;
 using EventBus.Server.Health;
+using EventBus.Server.Ingest;
 using EventBus.Server.Mcp;
 using EventBus.Server.Notifications;
 using EventBus.Server.Sessions;
 using EventBus.Server.Store;
 using EventBus.Server.Tools;
+using EventBus.Server.Webhooks;
 using EventBus.Sqlite;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.Server;
@@ -55,6 +57,8 @@ public static class EventBusServices
             sp.GetRequiredService<IOptions<BusOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<CommitSignal>()));
 
+        services.AddWebhooks(section);
+        services.AddIngest(section);
         services.AddSingleton<ToolRegistry>();
         services.AddSingleton<McpServerOptions>(sp => McpServerSetup.Create(sp.GetRequiredService<ToolRegistry>()));
         services.AddSingleton<McpToolDispatcher>();
@@ -75,6 +79,7 @@ public static class EventBusServices
         app.MapHealth();
         app.MapMcp();
         app.MapApi();
+        app.MapIngest();
         app.MapOpenApi();
         return app;
     }

@@ -1,14 +1,16 @@
 using EventBus.Core.Bus;
 using EventBus.Core.Events;
+using EventBus.Server.Webhooks;
 using ModelContextProtocol.Protocol;
 
 namespace EventBus.Server.Tools;
 
 /// <summary>
-/// The eight bus tools of the agent-event-bus contract (same names, parameters and result keys) and the push
-/// subscription tools. The descriptions are written for the agent that reads them.
+/// The twelve tools of the agent-event-bus contract (same names, parameters and result keys: the bus tools here, the
+/// webhook tools in BusToolCatalog.Webhooks.cs), the push subscription tools, and the delivery log tools.
+/// The descriptions are written for the agent that reads them.
 /// </summary>
-internal static class BusToolCatalog
+internal static partial class BusToolCatalog
 {
     private const string SessionIdHelp =
         "Your session_id from register_session.";
@@ -16,7 +18,7 @@ internal static class BusToolCatalog
     private const string CursorHelp =
         "A cursor is the decimal string of the highest event id you have seen (e.g. \"42\"); events after it are new to you.";
 
-    public static IReadOnlyList<BusTool> Create(BusService bus) =>
+    public static IReadOnlyList<BusTool> Create(BusService bus, WebhookService webhooks) =>
     [
         RegisterSession(bus),
         ListSessions(bus),
@@ -29,6 +31,12 @@ internal static class BusToolCatalog
         Subscribe(bus),
         Unsubscribe(bus),
         ListSubscriptions(bus),
+        RegisterWebhook(webhooks),
+        ListWebhooks(webhooks),
+        SetWebhookActive(webhooks),
+        UnregisterWebhook(webhooks),
+        ListDeliveries(webhooks),
+        Redeliver(webhooks),
     ];
 
     private const string BoundHelp = " Defaults to the session this connection registered as.";

@@ -23,6 +23,9 @@ internal sealed class ToolArguments(string tool, IDictionary<string, JsonElement
         }
     }
 
+    /// <summary>True when the argument is present and not null.</summary>
+    public bool Has(string name) => TryGet(name, out _);
+
     public string RequiredString(string name) =>
         OptionalString(name) ?? throw new ToolArgumentException($"{tool} needs \"{name}\" (a string).");
 

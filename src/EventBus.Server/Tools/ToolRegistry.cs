@@ -1,12 +1,13 @@
 using System.Collections.Frozen;
 using EventBus.Core.Bus;
+using EventBus.Server.Webhooks;
 
 namespace EventBus.Server.Tools;
 
 /// <summary>The bus tools by name: one set of instances serves tools/list (through the SDK) and tools/call.</summary>
-internal sealed class ToolRegistry(BusService bus)
+internal sealed class ToolRegistry(BusService bus, WebhookService webhooks)
 {
-    public IReadOnlyList<BusTool> All { get; } = BusToolCatalog.Create(bus);
+    public IReadOnlyList<BusTool> All { get; } = BusToolCatalog.Create(bus, webhooks);
 
     private FrozenDictionary<string, BusTool>? _byName;
 

@@ -33,8 +33,13 @@ internal sealed class ToolSchema
             ["default"] = defaultValue,
         });
 
-    public ToolSchema Boolean(string name, string description, bool defaultValue = false) =>
-        Add(name, false, new JsonObject { ["type"] = "boolean", ["description"] = description, ["default"] = defaultValue });
+    public ToolSchema Boolean(string name, string description, bool defaultValue = false, bool required = false) =>
+        Add(name, required, new JsonObject
+        {
+            ["type"] = "boolean",
+            ["description"] = description,
+            ["default"] = required ? null : defaultValue,
+        });
 
     public ToolSchema StringList(string name, string description) =>
         Add(name, false, new JsonObject

@@ -40,14 +40,25 @@ internal sealed class BusHost : IAsyncDisposable
 
     public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
-    public static Task<BusHost> StartAsync(bool manualTime = false, params string[] extraArgs) => StartAsync(manualTime, null, extraArgs);
+    /// <summary>Leave the folder (database, keys) behind on dispose, for a restart on the same data.</summary>
+    public bool KeepDirectory { get; set; }
+
+    public static Task<BusHost> StartAsync(bool manualTime = false, params string[] extraArgs) =>
+        StartInAsync(NewDirectory(), manualTime, null, extraArgs);
 
     /// <summary>Starts the server with some of its services replaced (registered after the server's own).</summary>
-    public static Task<BusHost> StartAsync(Action<IServiceCollection> services, params string[] extraArgs) => StartAsync(false, services, extraArgs);
+    public static Task<BusHost> StartAsync(Action<IServiceCollection> services, params string[] extraArgs) =>
+        StartInAsync(NewDirectory(), false, services, extraArgs);
 
-    private static async Task<BusHost> StartAsync(bool manualTime, Action<IServiceCollection>? services, string[] extraArgs)
+    /// <summary>Starts on the data in <paramref name="directory"/> (created if missing): a restart when it exists.</summary>
+    public static Task<BusHost> StartInAsync(string directory, bool manualTime = false, params string[] extraArgs) =>
+        StartInAsync(directory, manualTime, null, extraArgs);
+
+    private static string NewDirectory() => Path.Combine(Path.GetTempPath(), "eventbus-tests", Guid.NewGuid().ToString("N"));
+
+    private static async Task<BusHost> StartInAsync(
+        string directory, bool manualTime, Action<IServiceCollection>? services, string[] extraArgs)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "eventbus-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
         var time = manualTime ? new ManualTimeProvider() : null;
         string[] args =
@@ -138,6 +149,11 @@ internal sealed class BusHost : IAsyncDisposable
         Http.Dispose();
         await App.StopAsync(TestTimeouts.Token());
         await App.DisposeAsync();
+        if (KeepDirectory)
+        {
+            return;
+        }
+
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

@@ -26,18 +26,24 @@ export const POST_HEADERS = Object.freeze({
   Accept: 'application/json, text/event-stream',
 });
 
-// The eight tools of the agent-event-bus contract plus the push subscription tools, sorted.
+// The twelve tools of the agent-event-bus contract plus the push subscription and delivery log tools, sorted.
 export const TOOL_NAMES = Object.freeze([
   'ack_events',
   'get_events',
   'list_channels',
+  'list_deliveries',
   'list_sessions',
   'list_subscriptions',
+  'list_webhooks',
   'notify',
   'publish_event',
+  'redeliver',
   'register_session',
+  'register_webhook',
+  'set_webhook_active',
   'subscribe',
   'unregister_session',
+  'unregister_webhook',
   'unsubscribe',
 ]);
 

@@ -1,0 +1,176 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EventBus.Core.Bus;
+using EventBus.Core.Channels;
+using EventBus.Core.Events;
+using EventBus.Core.Webhooks;
+using EventBus.Server.Api;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace EventBus.Server.Ingest;
+
+/// <summary>
+/// <c>POST /api/v1/ingest/{channel}</c>: any JSON body becomes an event on that channel. Alertmanager, Grafana and
+/// GitHub payloads are recognised (type, title, level, tags); the payload is the body as sent. Authenticated by
+/// <see cref="IngestAuthenticator"/>; idempotent on the sender's delivery id (or, for alert notifications, their content).
+/// </summary>
+internal static class IngestEndpoints
+{
+    public static IServiceCollection AddIngest(this IServiceCollection services, IConfiguration eventBusSection)
+    {
+        services.AddOptions<IngestOptions>().Bind(eventBusSection.GetSection("Ingest")).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
+        services.AddSingleton<IngestAuthenticator>();
+        return services;
+    }
+
+    public static RouteHandlerBuilder MapIngest(this WebApplication app) =>
+        app.MapPost("/api/v1/ingest/{channel}", IngestAsync)
+            .WithTags("Ingest")
+            .WithName("Ingest")
+            .WithSummary("Turn an incoming webhook into an event")
+            .WithDescription(
+                "Stores the JSON body as an event on {channel}. Prometheus Alertmanager, Grafana alerting and GitHub webhooks are " +
+                "recognised (event_type alert_firing/alert_resolved, github_<event>, ci_failed/ci_passed; a title; the level). " +
+                "Query parameters event_type, title and signal_level override what was recognised. Authenticate with a source's " +
+                "token (Authorization: Bearer, or ?token=) or its signature (X-Hub-Signature-256, webhook-signature). " +
+                "A repeated delivery (same X-GitHub-Delivery, webhook-id or Idempotency-Key; for alerts, the same notification) " +
+                "is stored once: 200 with duplicate=true and the first event's id.")
+            .Accepts<JsonElement>("application/json")
+            .Produces<IngestReply>(StatusCodes.Status201Created)
+            .Produces<IngestReply>(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+
+    private static async Task<Results<Created<IngestReply>, Ok<IngestReply>, ProblemHttpResult>> IngestAsync(
+        string channel,
+        HttpRequest request,
+        BusService bus,
+        IWebhookStore store,
+        IngestAuthenticator authenticator,
+        IOptions<IngestOptions> options,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            ChannelName.Validate(channel);
+        }
+        catch (BusValidationException ex)
+        {
+            return ApiProblems.BadRequest(ex.Message);
+        }
+
+        var limit = bus.Options.MaxPayloadBytes;
+        byte[] body;
+        try
+        {
+            body = await ReadBodyAsync(request.Body, limit, cancellationToken) ?? [];
+            if (body.Length > limit)
+            {
+                return ApiProblems.TooLarge($"The body is larger than {limit} bytes, the most one event holds (EventBus:MaxPayloadBytes).");
+            }
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return ApiProblems.TooLarge($"The body is larger than {limit} bytes, the most one event holds (EventBus:MaxPayloadBytes).");
+        }
+
+        // Authenticate before parsing: the signature covers the exact bytes received.
+        var identity = authenticator.Authenticate(request, body, channel);
+        if (identity.Source is not { } source)
+        {
+            if (identity.Status == StatusCodes.Status401Unauthorized)
+            {
+                request.HttpContext.Response.Headers.WWWAuthenticate = "Bearer realm=\"eventbus-ingest\"";
+                return TypedResults.Problem(identity.Refusal, statusCode: 401, title: "Unauthorized");
+            }
+
+            return TypedResults.Problem(identity.Refusal, statusCode: identity.Status, title: "Forbidden");
+        }
+
+        var text = Encoding.UTF8.GetString(body);
+        if (request.HasFormContentType)
+        {
+            // GitHub's "application/x-www-form-urlencoded" content type: the JSON is the payload field.
+            var form = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(text);
+            text = form.TryGetValue("payload", out var payload) ? payload.ToString() : "";
+        }
+
+        JsonElement json;
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            json = document.RootElement.Clone();
+        }
+        catch (JsonException ex)
+        {
+            return ApiProblems.BadRequest($"The body is not valid JSON: {ex.Message}");
+        }
+
+        var recognized = IngestRecognizer.Recognize(json, request.Headers);
+        var eventType = NonEmpty(request.Query["event_type"]) ?? recognized.EventType;
+        var title = NonEmpty(request.Query["title"]) ?? recognized.Title;
+        if (title is { Length: > BusOptions.MaxTitleLength })
+        {
+            title = title[..(BusOptions.MaxTitleLength - 1)] + "…";
+        }
+
+        var level = NonEmpty(request.Query["signal_level"]) ?? recognized.Level?.ToWire();
+        NewEvent newEvent;
+        try
+        {
+            newEvent = bus.ToNewEvent(new PublishRequest(
+                eventType, text, "ingest:" + source, channel, title, recognized.Tags, recognized.CorrelationId, level));
+        }
+        catch (BusValidationException ex)
+        {
+            return ApiProblems.BadRequest(ex.Message);
+        }
+
+        var o = options.Value;
+        var key = recognized.IdempotencyKey is { } k ? $"{source}:{channel}:{k}" : null;
+        var expires = time.GetUtcNow() + (recognized.KeyFromSender ? o.IdempotencyWindow : o.ContentDedupeWindow);
+        var outcome = await store.IngestAsync(newEvent, key, expires, cancellationToken);
+        var e = outcome.Event;
+        var reply = new IngestReply(e.Id, e.EventType, e.Channel, e.SignalLevel.ToWire(), e.Title, source, recognized.Kind, outcome.Duplicate);
+        return outcome.Duplicate
+            ? TypedResults.Ok(reply)
+            : TypedResults.Created($"/api/v1/events?cursor={e.Id - 1}&limit=1", reply);
+    }
+
+    /// <summary>The body, reading at most one byte past <paramref name="limit"/> (enough to know it is too large).</summary>
+    private static async Task<byte[]?> ReadBodyAsync(Stream stream, int limit, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > limit)
+            {
+                break;
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static string? NonEmpty(Microsoft.Extensions.Primitives.StringValues value) => value.Count == 0 || string.IsNullOrEmpty(value[0]) ? null : value[0];
+}
+
+/// <summary>The result of an ingest: the event (stored now, or earlier for a duplicate), who sent it, and what it was recognised as.</summary>
+internal sealed record IngestReply(
+    long EventId,
+    string EventType,
+    string Channel,
+    string SignalLevel,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Title,
+    string Source,
+    string Detected,
+    bool Duplicate);

@@ -1,0 +1,77 @@
+using EventBus.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace EventBus.Server.Webhooks;
+
+/// <summary>Outgoing webhooks. Bound from <c>EventBus:Webhooks</c>.</summary>
+public sealed class WebhookOptions
+{
+    /// <summary>
+    /// Allow deliveries to loopback, link-local, private, CGNAT/Tailscale and unique-local addresses (refused by default:
+    /// the SSRF guard). Env shortcut <c>EVENTBUS_ALLOW_PRIVATE_WEBHOOKS=true</c>.
+    /// </summary>
+    public bool AllowPrivateNetworks { get; set; }
+
+    /// <summary>
+    /// Where the Data Protection keys that encrypt webhook secrets live. Default: <c>keys</c> beside the database file.
+    /// Back it up with the database: without it, stored secrets cannot be read.
+    /// </summary>
+    public string? KeysPath { get; set; }
+
+    /// <summary>The most requests in flight across all endpoints. Each endpoint has one at a time (that keeps its order). Default 64.</summary>
+    public int MaxConcurrency { get; set; } = 64;
+
+    /// <summary>How long one attempt may take, connection to last byte of the response. Default 15 s.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>An endpoint whose every attempt failed for this long is disabled. Default 5 days.</summary>
+    public TimeSpan DisableAfter { get; set; } = TimeSpan.FromDays(5);
+
+    /// <summary>The relative random spread of each retry delay (0.1 = ±10 %). Default 0.1.</summary>
+    public double Jitter { get; set; } = 0.1;
+
+    /// <summary>Finished deliveries (delivered, failed, cancelled) and their attempts are kept this long. Default 30 days.</summary>
+    public TimeSpan DeliveryRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often old deliveries and expired ingest keys are pruned. Default 1 hour.</summary>
+    public TimeSpan PruneInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>The keys folder in force: <see cref="KeysPath"/>, else <c>keys</c> beside the database.</summary>
+    public string ResolveKeysPath(SqliteStoreOptions store) =>
+        !string.IsNullOrWhiteSpace(KeysPath)
+            ? Path.GetFullPath(KeysPath)
+            : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(store.Path)) ?? ".", "keys");
+}
+
+/// <summary>Checks <see cref="WebhookOptions"/> at start-up.</summary>
+internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WebhookOptions o)
+    {
+        var errors = new List<string>();
+        if (o.MaxConcurrency is < 1 or > 10_000)
+        {
+            errors.Add($"EventBus:Webhooks:MaxConcurrency must be between 1 and 10000 (got {o.MaxConcurrency}).");
+        }
+
+        if (o.Timeout <= TimeSpan.Zero || o.Timeout > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"EventBus:Webhooks:Timeout must be positive and at most 00:05:00 (got {o.Timeout}).");
+        }
+
+        foreach (var (key, value) in new[] { ("DisableAfter", o.DisableAfter), ("DeliveryRetention", o.DeliveryRetention), ("PruneInterval", o.PruneInterval) })
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                errors.Add($"EventBus:Webhooks:{key} must be positive, in [d.]hh:mm:ss (got {value}).");
+            }
+        }
+
+        if (o.Jitter is < 0 or > 0.5)
+        {
+            errors.Add($"EventBus:Webhooks:Jitter must be between 0 and 0.5 (got {o.Jitter}).");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

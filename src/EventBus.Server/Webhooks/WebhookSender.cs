@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using EventBus.Core.Webhooks;
+using EventBus.Server.Health;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Timeout;
+
+namespace EventBus.Server.Webhooks;
+
+/// <summary>A webhook as the sender needs it: where, and the secret in clear (kept in memory only).</summary>
+internal sealed record WebhookTarget(string WebhookId, Uri Url, string Secret)
+{
+    public byte[] StandardKey { get; } = WebhookSignatures.StandardKey(Secret);
+}
+
+/// <summary>How one attempt went.</summary>
+internal sealed record SendResult(int? StatusCode, string? Error, TimeSpan? RetryAfter, double DurationMs)
+{
+    public bool Success => StatusCode is >= 200 and < 300;
+}
+
+/// <summary>
+/// Sends one attempt: POST the event JSON with the Standard Webhooks headers and the old <c>X-Event-Bus-Signature</c>,
+/// no redirects followed, within <see cref="WebhookOptions.Timeout"/> (a Polly timeout on the injected clock), through
+/// the SSRF guard's connect callback.
+/// </summary>
+internal sealed class WebhookSender : IDisposable
+{
+    private const int MaxErrorBodyChars = 300;
+    private static readonly ProductInfoHeaderValue UserAgent = new("EventBus-Webhooks", HealthEndpoints.Version);
+    private readonly HttpClient _http;
+    private readonly ResiliencePipeline _timeout;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _timeoutValue;
+
+    public WebhookSender(WebhookAddressGuard guard, IOptions<WebhookOptions> options, TimeProvider time)
+    {
+        _time = time;
+        _timeoutValue = options.Value.Timeout;
+        var handler = new SocketsHttpHandler
+        {
+            // A 3xx is an answer, not an instruction: following it would let a receiver point us anywhere.
+            AllowAutoRedirect = false,
+            // The guard must see the real destination; a proxy would hide it.
+            UseProxy = false,
+            ConnectCallback = guard.ConnectAsync,
+            ConnectTimeout = options.Value.Timeout,
+            // Re-resolve (and re-check) hosts now and then instead of keeping one connection forever.
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        _http = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        _timeout = new ResiliencePipelineBuilder { TimeProvider = time }.AddTimeout(options.Value.Timeout).Build();
+    }
+
+    public async Task<SendResult> SendAsync(WebhookTarget target, string messageId, byte[] body, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var now = _time.GetUtcNow();
+        var timestamp = now.ToUnixTimeSeconds();
+        try
+        {
+            return await _timeout.ExecuteAsync(async token =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, target.Url);
+                request.Content = new ByteArrayContent(body);
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                request.Headers.UserAgent.Add(UserAgent);
+                request.Headers.TryAddWithoutValidation("webhook-id", messageId);
+                request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
+                request.Headers.TryAddWithoutValidation("webhook-signature", WebhookSignatures.Standard(target.StandardKey, messageId, timestamp, body));
+                request.Headers.TryAddWithoutValidation("X-Event-Bus-Signature", WebhookSignatures.Sha256Hex(target.Secret, body));
+                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
+                var code = (int)response.StatusCode;
+                if (code is >= 200 and < 300)
+                {
+                    return new SendResult(code, null, null, Elapsed(started));
+                }
+
+                var retryAfter = code is 429 or 503 ? RetrySchedule.ParseRetryAfter(response.Headers.RetryAfter, _time.GetUtcNow()) : null;
+                var detail = await ReadSnippetAsync(response, token);
+                var error = $"HTTP {code} {response.ReasonPhrase}".TrimEnd() + (detail.Length > 0 ? ": " + detail : "");
+                if (code is >= 300 and < 400 && response.Headers.Location is { } location)
+                {
+                    error += $" (redirect to {location} not followed)";
+                }
+
+                return new SendResult(code, error, retryAfter, Elapsed(started));
+            }, cancellationToken);
+        }
+        catch (TimeoutRejectedException)
+        {
+            return new SendResult(null, $"timed out after {_timeoutValue.TotalSeconds:0.#} s", null, Elapsed(started));
+        }
+        catch (HttpRequestException ex)
+        {
+            return new SendResult(null, Describe(ex), null, Elapsed(started));
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private static string Describe(HttpRequestException ex)
+    {
+        var message = ex.Message;
+        for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (!message.Contains(inner.Message, StringComparison.Ordinal))
+            {
+                message += ": " + inner.Message;
+            }
+        }
+
+        return message;
+    }
+
+    private static async Task<string> ReadSnippetAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var buffer = new char[MaxErrorBodyChars];
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+            var read = await reader.ReadBlockAsync(buffer, cancellationToken);
+            return new string(buffer, 0, read).ReplaceLineEndings(" ").Trim();
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            return "";
+        }
+    }
+
+    private static double Elapsed(long started) => Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+}

@@ -13,5 +13,13 @@ internal static class CommandCatalog
         SessionCommands.Sessions(context),
         SessionCommands.Channels(context),
         PublishCommand.Create(context),
+        EventCommands.Events(context),
+        EventCommands.Ack(context),
+        WatchCommand.Create(context),
+        SubscriptionCommands.Subscribe(context),
+        SubscriptionCommands.Unsubscribe(context),
+        SubscriptionCommands.Subscriptions(context),
+        EventCommands.Notify(context),
+        WebhookCommands.Create(context),
     ];
 }

@@ -21,5 +21,7 @@ internal static class CommandCatalog
         SubscriptionCommands.Subscriptions(context),
         EventCommands.Notify(context),
         WebhookCommands.Create(context),
+        Setup.SetupCommand.Create(context),
+        Setup.DoctorCommand.Create(context),
     ];
 }

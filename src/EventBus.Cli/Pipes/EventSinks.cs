@@ -135,7 +135,17 @@ internal sealed class ExecSink(string command, string workingDirectory, TextWrit
         info.Environment["EVENTBUS_CHANNEL"] = item.Channel;
         info.Environment["EVENTBUS_SIGNAL_LEVEL"] = Commands.SessionCommands.Text(item.Event, "signal_level") ?? "";
 
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start /bin/sh for --exec {command}");
+        Process process;
+        try
+        {
+            process = Process.Start(info) ?? throw new BusCallException($"cannot start /bin/sh for --exec {command}");
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new BusCallException($"cannot run --exec in {workingDirectory}: {ex.Message}");
+        }
+
+        using var _ = process;
         var stdout = PumpAsync(process.StandardOutput, output, cancellationToken);
         var stderr = PumpAsync(process.StandardError, error, cancellationToken);
         try

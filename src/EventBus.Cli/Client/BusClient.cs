@@ -1,0 +1,288 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace EventBus.Cli.Client;
+
+/// <summary>
+/// Calls the bus's MCP tools over HTTP the way the old CLI did: one session-less JSON-RPC <c>tools/call</c> per
+/// call (the server answers it statelessly), returning <c>result.structuredContent.result</c> (else the JSON in
+/// <c>content[0].text</c>). Sends <c>Authorization: Bearer $EVENTBUS_TOKEN</c> when a token is set. Thread-safe.
+/// </summary>
+public sealed class BusClient : IDisposable
+{
+    /// <summary>How long a call may take unless the caller says otherwise (the old CLI's 10 s).</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly HttpClient _http;
+    private readonly bool _ownsHttp;
+    private long _nextId;
+
+    public BusClient(BusEndpoint endpoint, HttpClient? http = null)
+    {
+        Endpoint = endpoint;
+        _ownsHttp = http is null;
+        _http = http ?? CreateHttpClient();
+    }
+
+    public BusEndpoint Endpoint { get; }
+
+    /// <summary>The HTTP client (no overall timeout: each call and stream sets its own).</summary>
+    internal HttpClient Http => _http;
+
+    /// <summary>An HTTP client suited to the bus: quick connect timeout, no overall timeout, no proxy for loopback.</summary>
+    public static HttpClient CreateHttpClient() =>
+        new(new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            AllowAutoRedirect = false,
+        })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+
+    /// <summary>Calls a tool and returns its result object.</summary>
+    /// <exception cref="BusUnavailableException">The bus cannot be reached.</exception>
+    /// <exception cref="BusAuthException">The bus refused the token.</exception>
+    /// <exception cref="BusCallException">A tool error, a JSON-RPC error or an unexpected HTTP answer.</exception>
+    public async Task<JsonElement> CallToolAsync(
+        string tool, JsonObject? arguments = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var message = await SendAsync("tools/call", new JsonObject { ["name"] = tool, ["arguments"] = arguments ?? [] }, timeout, cancellationToken);
+        if (!message.TryGetProperty("result", out var result))
+        {
+            throw new BusCallException($"{tool}: the bus sent no result.", tool);
+        }
+
+        var value = ResultValue(result);
+        if (result.TryGetProperty("isError", out var isError) && isError.ValueKind == JsonValueKind.True)
+        {
+            var text = value.ValueKind == JsonValueKind.Object && value.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String
+                ? e.GetString()!
+                : FirstText(result) ?? "the tool failed";
+            throw new BusCallException(text, tool);
+        }
+
+        return value;
+    }
+
+    /// <summary>Sends any session-less JSON-RPC request (e.g. <c>tools/list</c>) and returns its <c>result</c>.</summary>
+    public async Task<JsonElement> RequestAsync(string method, JsonObject? parameters = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var message = await SendAsync(method, parameters, timeout, cancellationToken);
+        return message.TryGetProperty("result", out var result) ? result : throw new BusCallException($"{method}: the bus sent no result.");
+    }
+
+    /// <summary>Reads <c>GET /health</c>.</summary>
+    public async Task<JsonElement> GetHealthAsync(CancellationToken cancellationToken = default)
+    {
+        using var request = NewRequest(HttpMethod.Get, Endpoint.HealthUrl);
+        var (status, body) = await SendRawAsync(request, Endpoint.HealthUrl, DefaultTimeout, cancellationToken);
+        try
+        {
+            return JsonDocument.Parse(body).RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            throw new BusCallException($"GET {Endpoint.HealthUrl} answered HTTP {status} with something that is not JSON: {Excerpt(body)}");
+        }
+    }
+
+    /// <summary>A request with the bus's headers (bearer token) set.</summary>
+    internal HttpRequestMessage NewRequest(HttpMethod method, Uri url)
+    {
+        var request = new HttpRequestMessage(method, url);
+        if (Endpoint.Token is { } token)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return request;
+    }
+
+    /// <summary>Maps a transport failure to <see cref="BusUnavailableException"/> when it means "nobody is there".</summary>
+    internal static bool IsUnavailable(Exception ex, out string reason)
+    {
+        for (var inner = ex; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException socket)
+            {
+                reason = socket.SocketErrorCode switch
+                {
+                    SocketError.ConnectionRefused => "connection refused",
+                    SocketError.HostNotFound or SocketError.NoData => "host not found",
+                    SocketError.TimedOut => "connect timed out",
+                    _ => socket.Message,
+                };
+                return true;
+            }
+        }
+
+        if (ex is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError } http)
+        {
+            reason = http.Message;
+            return true;
+        }
+
+        reason = "";
+        return false;
+    }
+
+    private async Task<JsonElement> SendAsync(string method, JsonObject? parameters, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var id = Interlocked.Increment(ref _nextId);
+        var body = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id, ["method"] = method };
+        if (parameters is not null)
+        {
+            body["params"] = parameters;
+        }
+
+        using var request = NewRequest(HttpMethod.Post, Endpoint.McpUrl);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        var (status, text) = await SendRawAsync(request, Endpoint.McpUrl, timeout ?? DefaultTimeout, cancellationToken);
+        if (status is < 200 or > 299)
+        {
+            throw new BusCallException($"{method}: the bus at {Endpoint.McpUrl} answered HTTP {status}: {Excerpt(ErrorText(text))}");
+        }
+
+        var message = ParseMessage(text) ?? throw new BusCallException($"{method}: the bus at {Endpoint.McpUrl} sent no JSON-RPC message: {Excerpt(text)}");
+        if (message.TryGetProperty("error", out var error))
+        {
+            var detail = error.TryGetProperty("message", out var m) ? m.GetString() : error.GetRawText();
+            throw new BusCallException(detail ?? "JSON-RPC error");
+        }
+
+        return message;
+    }
+
+    private async Task<(int Status, string Body)> SendRawAsync(HttpRequestMessage request, Uri url, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            var text = await response.Content.ReadAsStringAsync(deadline.Token);
+            var status = (int)response.StatusCode;
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                throw new BusAuthException(url, status, Excerpt(ErrorText(text)));
+            }
+
+            return (status, text);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new BusUnavailableException(url, $"no answer within {timeout.TotalSeconds:0.#} s");
+        }
+        catch (HttpRequestException ex) when (IsUnavailable(ex, out var reason))
+        {
+            throw new BusUnavailableException(url, reason, ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new BusCallException($"the request to {url} failed: {ex.Message}");
+        }
+    }
+
+    /// <summary>The first JSON-RPC message of an SSE body (the first <c>data:</c> line), or a plain JSON body.</summary>
+    internal static JsonElement? ParseMessage(string body)
+    {
+        var trimmed = body.TrimStart();
+        if (trimmed.StartsWith('{'))
+        {
+            return JsonDocument.Parse(trimmed).RootElement.Clone();
+        }
+
+        var data = new StringBuilder();
+        foreach (var raw in body.Split('\n'))
+        {
+            var line = raw.TrimEnd('\r');
+            if (line.Length == 0 && data.Length > 0)
+            {
+                break;
+            }
+
+            if (line.StartsWith("data:", StringComparison.Ordinal))
+            {
+                data.Append(line.AsSpan(line.StartsWith("data: ", StringComparison.Ordinal) ? 6 : 5));
+            }
+        }
+
+        return data.Length == 0 ? null : JsonDocument.Parse(data.ToString()).RootElement.Clone();
+    }
+
+    private static JsonElement ResultValue(JsonElement result)
+    {
+        if (result.TryGetProperty("structuredContent", out var structured) && structured.ValueKind == JsonValueKind.Object &&
+            structured.TryGetProperty("result", out var value))
+        {
+            return value.Clone();
+        }
+
+        if (FirstText(result) is { } text)
+        {
+            try
+            {
+                return JsonDocument.Parse(text).RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                return JsonSerializer.SerializeToElement(text);
+            }
+        }
+
+        return result.Clone();
+    }
+
+    private static string? FirstText(JsonElement result) =>
+        result.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array && content.GetArrayLength() > 0 &&
+        content[0].TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
+            ? text.GetString()
+            : null;
+
+    /// <summary>The <c>detail</c> of a problem-details body, else the body.</summary>
+    private static string ErrorText(string body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var key in (string[])["detail", "error", "message", "title"])
+                {
+                    if (doc.RootElement.TryGetProperty(key, out var v))
+                    {
+                        return v.ValueKind == JsonValueKind.String ? v.GetString()! : v.TryGetProperty("message", out var m) ? m.ToString() : v.GetRawText();
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: the body itself says it.
+        }
+
+        return body;
+    }
+
+    private static string Excerpt(string text)
+    {
+        text = text.Trim().ReplaceLineEndings(" ");
+        return text.Length <= 300 ? text : text[..300] + "…";
+    }
+
+    public void Dispose()
+    {
+        if (_ownsHttp)
+        {
+            _http.Dispose();
+        }
+    }
+}

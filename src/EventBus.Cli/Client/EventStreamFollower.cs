@@ -1,0 +1,315 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+
+namespace EventBus.Cli.Client;
+
+/// <summary>One event from <c>GET /api/v1/stream</c>: its id, its type, and the event object (as <c>get_events</c> returns it).</summary>
+public sealed record StreamEvent(long Id, string EventType, JsonElement Event)
+{
+    public string Channel => Event.TryGetProperty("channel", out var c) ? c.GetString() ?? "" : "";
+}
+
+/// <summary>What the follower is doing, for people watching stderr.</summary>
+public sealed record StreamStatus(StreamState State, string Message, TimeSpan? RetryIn = null);
+
+public enum StreamState
+{
+    Connected,
+    Disconnected,
+}
+
+/// <summary>
+/// Follows the bus's SSE stream (<c>GET /api/v1/stream</c>) for as long as the caller wants: parses <c>id</c> /
+/// <c>event</c> / <c>data</c>, treats <c>: keepalive</c> comments as signs of life, and when the connection drops
+/// or goes silent reconnects with <c>Last-Event-ID</c> set to the last event it yielded, so nothing is missed and
+/// nothing repeats. Shared by <c>eventbus watch</c> and the stdio channel.
+/// </summary>
+public sealed class EventStreamFollower(BusClient client, TimeProvider? time = null)
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    /// <summary>A connection with no byte (no event, no keep-alive) for this long is treated as dead.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The first wait before reconnecting; doubles per failed try up to <see cref="MaxRetryDelay"/>.</summary>
+    public TimeSpan InitialRetryDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// When true (the default), failing to reach the bus on the very first connection throws
+    /// <see cref="BusUnavailableException"/>; once connected, the follower always reconnects on its own.
+    /// </summary>
+    public bool FailIfFirstConnectFails { get; init; } = true;
+
+    /// <summary>Called when the connection opens or drops.</summary>
+    public Action<StreamStatus>? OnStatus { get; init; }
+
+    /// <summary>The id of the last event yielded (what a reconnect resumes after).</summary>
+    public long? LastEventId { get; private set; }
+
+    /// <summary>
+    /// Yields the events after <paramref name="cursor"/> (or, without one, those committed from now on), then live
+    /// ones, until cancelled. <paramref name="channel"/> is an exact channel name (the server filters by it).
+    /// </summary>
+    /// <exception cref="BusCallException">The bus refused the request (a bad cursor or channel): retrying cannot help.</exception>
+    /// <exception cref="BusAuthException">The token was refused.</exception>
+    public async IAsyncEnumerable<StreamEvent> FollowAsync(
+        string? cursor, string? channel, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (cursor is not null)
+        {
+            LastEventId = long.TryParse(cursor, out var c) && c >= 0
+                ? c
+                : throw new CliUsageException($"the cursor must be the decimal string of an event id, like \"42\" (got \"{cursor}\").");
+        }
+
+        var delay = InitialRetryDelay;
+        var everConnected = false;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            StreamConnection? connection = null;
+            string? failure = null;
+            try
+            {
+                // Without a cursor, start from the tip as it is now, so that a reconnect later resumes from a
+                // position instead of missing whatever was committed while it was away.
+                LastEventId ??= await ReadTipAsync(cancellationToken);
+                connection = await ConnectAsync(channel, cancellationToken);
+            }
+            catch (BusUnavailableException ex) when (everConnected || !FailIfFirstConnectFails)
+            {
+                failure = ex.Message;
+            }
+
+            if (connection is not null)
+            {
+                using (connection)
+                {
+                    everConnected = true;
+                    delay = InitialRetryDelay;
+                    OnStatus?.Invoke(new StreamStatus(StreamState.Connected, $"following {client.Endpoint.ApiUrl}stream" + (LastEventId is { } id ? $" after event {id}" : "")));
+                    while (true)
+                    {
+                        StreamEvent? next;
+                        try
+                        {
+                            next = await connection.NextAsync(cancellationToken);
+                        }
+                        catch (StreamBrokenException ex)
+                        {
+                            failure = ex.Message;
+                            break;
+                        }
+
+                        if (next is null)
+                        {
+                            failure = "the bus closed the stream";
+                            break;
+                        }
+
+                        LastEventId = next.Id;
+                        yield return next;
+                    }
+                }
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                yield break;
+            }
+
+            OnStatus?.Invoke(new StreamStatus(StreamState.Disconnected, failure ?? "disconnected", delay));
+            await Task.Delay(delay, _time, cancellationToken);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+        }
+    }
+
+    private async Task<long?> ReadTipAsync(CancellationToken cancellationToken)
+    {
+        var health = await client.GetHealthAsync(cancellationToken);
+        return health.TryGetProperty("store", out var store) && store.TryGetProperty("last_event_id", out var tip) && tip.TryGetInt64(out var id)
+            ? id
+            : null;
+    }
+
+    private async Task<StreamConnection> ConnectAsync(string? channel, CancellationToken cancellationToken)
+    {
+        var query = channel is null ? "" : "?channel=" + Uri.EscapeDataString(channel);
+        var url = new Uri(client.Endpoint.ApiUrl, "stream" + query);
+        var request = client.NewRequest(HttpMethod.Get, url);
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        if (LastEventId is { } last)
+        {
+            request.Headers.Add("Last-Event-ID", last.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        HttpResponseMessage response;
+        using (var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            connect.CancelAfter(IdleTimeout);
+            try
+            {
+                response = await client.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, connect.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                request.Dispose();
+                throw new BusUnavailableException(url, "no answer");
+            }
+            catch (HttpRequestException ex)
+            {
+                request.Dispose();
+                throw new BusUnavailableException(url, BusClient.IsUnavailable(ex, out var reason) ? reason : ex.Message, ex);
+            }
+        }
+
+        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            var status = (int)response.StatusCode;
+            response.Dispose();
+            request.Dispose();
+            throw new BusAuthException(url, status, "");
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            var status = (int)response.StatusCode;
+            response.Dispose();
+            request.Dispose();
+            if (status >= 500)
+            {
+                throw new BusUnavailableException(url, $"HTTP {status}");
+            }
+
+            throw new BusCallException($"the bus refused the stream (HTTP {status}): {ProblemDetail(body)}");
+        }
+
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        return new StreamConnection(request, response, new StreamReader(stream, Encoding.UTF8), IdleTimeout);
+    }
+
+    private static string ProblemDetail(string body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            if (doc.RootElement.TryGetProperty("detail", out var detail))
+            {
+                return detail.GetString() ?? body;
+            }
+        }
+        catch (JsonException)
+        {
+            // Plain text.
+        }
+
+        return body.Trim();
+    }
+
+    private sealed class StreamBrokenException(string message) : Exception(message);
+
+    /// <summary>One open stream: reads lines until a whole SSE message is in.</summary>
+    private sealed class StreamConnection(HttpRequestMessage request, HttpResponseMessage response, StreamReader reader, TimeSpan idle) : IDisposable
+    {
+        public async Task<StreamEvent?> NextAsync(CancellationToken cancellationToken)
+        {
+            string? id = null;
+            string? type = null;
+            var data = new StringBuilder();
+            using var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            while (true)
+            {
+                quiet.CancelAfter(idle);
+                string? line;
+                try
+                {
+                    line = await reader.ReadLineAsync(quiet.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new StreamBrokenException($"no data or keep-alive for {idle.TotalSeconds:0} s");
+                }
+                catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
+                {
+                    throw new StreamBrokenException("the connection dropped: " + ex.Message);
+                }
+
+                if (line is null)
+                {
+                    return null;
+                }
+
+                if (line.Length == 0)
+                {
+                    if (data.Length == 0)
+                    {
+                        id = null;
+                        type = null;
+                        continue;
+                    }
+
+                    if (!long.TryParse(id, out var eventId))
+                    {
+                        throw new StreamBrokenException($"an event without a numeric id: {id}");
+                    }
+
+                    JsonElement value;
+                    try
+                    {
+                        value = JsonDocument.Parse(data.ToString()).RootElement.Clone();
+                    }
+                    catch (JsonException ex)
+                    {
+                        throw new StreamBrokenException($"event {eventId} is not JSON: {ex.Message}");
+                    }
+
+                    return new StreamEvent(eventId, type ?? "message", value);
+                }
+
+                if (line[0] == ':')
+                {
+                    continue; // A keep-alive comment: the connection is alive.
+                }
+
+                var colon = line.IndexOf(':');
+                var field = colon < 0 ? line : line[..colon];
+                var content = colon < 0 ? "" : line[(colon + 1)..];
+                if (content.StartsWith(' '))
+                {
+                    content = content[1..];
+                }
+
+                switch (field)
+                {
+                    case "id":
+                        id = content;
+                        break;
+                    case "event":
+                        type = content;
+                        break;
+                    case "data":
+                        if (data.Length > 0)
+                        {
+                            data.Append('\n');
+                        }
+
+                        data.Append(content);
+                        break;
+                    default:
+                        break; // retry: and unknown fields are ignored, as the SSE spec says.
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            reader.Dispose();
+            response.Dispose();
+            request.Dispose();
+        }
+    }
+}

@@ -39,6 +39,16 @@ public sealed class WebhookCommandTests(PrivateWebhooksBusFixture fixture) : ICl
         var deliveries = await cli.RunAsync("webhook", "deliveries", "--webhook", id, "--json");
         deliveries.ExitCode.Should().Be(0, deliveries.ToString());
         (await cli.RunAsync("webhook", "deliveries", "--webhook", id)).Out.Should().Contain("webhook #" + id);
+
+        // Nothing listens on port 9: the first attempt fails at once, and the log shows it with its error.
+        var text = "";
+        for (var i = 0; i < 100 && !text.Contains("attempt 1 at ", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100);
+            text = (await cli.RunAsync("webhook", "deliveries", "--webhook", id)).Out;
+        }
+
+        text.Should().MatchRegex(@"attempt 1 at \S+: no response \(.+\)");
     }
 
     [Fact]

@@ -169,6 +169,22 @@ internal static class WebhookCommands
                     await run.Out.WriteLineAsync($"      {key}: {(value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText())}");
                 }
 
+                // Each attempt: when, the receiver's answer (or the error), how long it took.
+                if (row.TryGetProperty("attempt_log", out var attempts) && attempts.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var attempt in attempts.EnumerateArray())
+                    {
+                        var answer = attempt.TryGetProperty("status_code", out var code) && code.ValueKind == JsonValueKind.Number
+                            ? $"HTTP {code.GetInt32()}"
+                            : "no response";
+                        var error = SessionCommands.Text(attempt, "error") ?? "";
+                        var took = SessionCommands.Text(attempt, "duration_ms") ?? "";
+                        await run.Out.WriteLineAsync(
+                            $"      attempt {SessionCommands.Text(attempt, "attempt")} at {SessionCommands.Text(attempt, "at")}: {answer}" +
+                            (error.Length > 0 ? $" ({error})" : "") + (took.Length > 0 ? $", {took} ms" : ""));
+                    }
+                }
+
                 await run.Out.WriteLineAsync();
             }
 

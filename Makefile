@@ -3,7 +3,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 SERVER := src/EventBus.Server/EventBus.Server.csproj
 
-.PHONY: run test restore build unit e2e fmt fmt-check bench clean
+.PHONY: run test restore build unit e2e install fmt fmt-check bench clean
 
 ## run: restore, build and start the server on 127.0.0.1:8080 with the default SQLite database
 run: restore
@@ -21,9 +21,18 @@ build: restore
 unit: build
 	$(DOTNET) test EventBus.sln -c $(CONFIG) --no-build
 
-## e2e: real clients (TypeScript SDK, bare fetch like the old CLI, MCP conformance suite, claude mcp list)
+## e2e: real clients (TypeScript SDK, bare fetch like the old CLI, MCP conformance suite, claude mcp list), and
+## an MQTT bridge through a real Mosquitto broker (installed from Debian's packages when missing)
 e2e: build
 	bash scripts/e2e.sh $(CONFIG)
+	bash scripts/mqtt-e2e.sh $(CONFIG)
+
+## install: pack the `eventbus` command as a .NET tool and install it for this user (again: replaces it)
+install: restore
+	$(DOTNET) pack src/EventBus.Cli/EventBus.Cli.csproj -c $(CONFIG) --no-restore -o artifacts/packages
+	$(DOTNET) tool uninstall --global EventBus.Cli >/dev/null 2>&1 || true
+	$(DOTNET) tool install --global --add-source artifacts/packages EventBus.Cli
+	@case ":$$PATH:" in *":$$HOME/.dotnet/tools:"*) ;; *) echo "Add ~/.dotnet/tools to PATH: export PATH=\"\$$PATH:\$$HOME/.dotnet/tools\"";; esac
 
 fmt:
 	$(DOTNET) format EventBus.sln --no-restore

@@ -102,7 +102,14 @@ internal sealed partial class ChannelTools(BusClient client, ChannelPump pump, C
             arguments["session_id"] = session.SessionId;
         }
 
-        var raw = await client.RequestAsync("tools/call", new JsonObject { ["name"] = name, ["arguments"] = arguments }, settings.CallTimeout, cancellationToken);
+        // A long-poll (get_events with wait_seconds) may take that long on top of the usual call time.
+        var timeout = settings.CallTimeout;
+        if (arguments["wait_seconds"] is JsonValue wait && wait.TryGetValue<double>(out var seconds) && seconds > 0)
+        {
+            timeout += TimeSpan.FromSeconds(Math.Min(seconds, 300));
+        }
+
+        var raw = await client.RequestAsync("tools/call", new JsonObject { ["name"] = name, ["arguments"] = arguments }, timeout, cancellationToken);
         if (name is "subscribe" or "unsubscribe")
         {
             pump.InvalidateInterest();

@@ -23,5 +23,7 @@ internal static class CommandCatalog
         WebhookCommands.Create(context),
         Setup.SetupCommand.Create(context),
         Setup.DoctorCommand.Create(context),
+        Channel.ChannelCommand.Create(context),
+        Hooks.HookCommands.Create(context),
     ];
 }

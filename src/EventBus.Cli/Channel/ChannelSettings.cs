@@ -1,0 +1,31 @@
+namespace EventBus.Cli.Channel;
+
+/// <summary>How <c>eventbus channel</c> identifies itself and paces its retries.</summary>
+internal sealed record ChannelSettings
+{
+    /// <summary>The session's name (default: repo/branch of the working directory).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Claude Code's session id (<c>CLAUDE_CODE_SESSION_ID</c>), so the hooks and the channel are one bus session.</summary>
+    public string? ClientId { get; init; }
+
+    public required string Machine { get; init; }
+
+    public required string Cwd { get; init; }
+
+    public required string StateDirectory { get; init; }
+
+    /// <summary>Each call the channel makes to the bus (the stream has its own idle timeout).</summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The first wait before registering again after a failure; doubles up to <see cref="MaxRetryDelay"/>.</summary>
+    public TimeSpan InitialRetryDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often the channel refreshes its session's heartbeat (sessions expire after a day without one).</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long subscriptions read from the bus are trusted (changes made through the channel apply at once).</summary>
+    public TimeSpan SubscriptionsTtl { get; init; } = TimeSpan.FromSeconds(5);
+}

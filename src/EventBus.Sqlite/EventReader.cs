@@ -35,6 +35,15 @@ internal static class EventReader
             command.Parameters.AddWithValue("$channel", channel);
         }
 
+        if (query.VisibleToToken is { } token)
+        {
+            sql.Append(
+                " AND (channel NOT GLOB 'session:*'" +
+                " OR substr(channel, 9) IN (SELECT session_id FROM sessions WHERE owner_token_id = $owner)" +
+                " OR session_id IN (SELECT session_id FROM sessions WHERE owner_token_id = $owner))");
+            command.Parameters.AddWithValue("$owner", token);
+        }
+
         if (query.EventTypes is { Count: > 0 } types)
         {
             sql.Append(" AND event_type IN (");

@@ -29,11 +29,14 @@ internal sealed class SessionRow
 
     public long? PushCursor { get; set; }
 
+    public string? OwnerTokenId { get; set; }
+
     public Session ToSession() => new(
         SessionId, DisplayId, Name, Machine, Cwd, Repo, ClientId,
         DateTimeOffset.FromUnixTimeMilliseconds(RegisteredAtMs),
         DateTimeOffset.FromUnixTimeMilliseconds(LastHeartbeatMs),
         Cursor,
         DeletedAtMs is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null,
-        PushCursor);
+        PushCursor,
+        OwnerTokenId);
 }

@@ -11,7 +11,8 @@ internal static class Sql
         """
         SELECT session_id AS SessionId, display_id AS DisplayId, name AS Name, machine AS Machine, cwd AS Cwd, repo AS Repo,
                client_id AS ClientId, registered_at_ms AS RegisteredAtMs, last_heartbeat_ms AS LastHeartbeatMs,
-               cursor AS Cursor, deleted_at_ms AS DeletedAtMs, push_cursor AS PushCursor
+               cursor AS Cursor, deleted_at_ms AS DeletedAtMs, push_cursor AS PushCursor,
+               owner_token_id AS OwnerTokenId
         FROM sessions
         """;
 }

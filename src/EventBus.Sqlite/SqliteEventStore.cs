@@ -10,7 +10,7 @@ namespace EventBus.Sqlite;
 /// <summary>
 /// The embedded store: one SQLite file in WAL mode, one writer that commits in groups, many concurrent readers.
 /// </summary>
-public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, IAsyncDisposable
+public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, EventBus.Core.Security.ITokenStore, IAsyncDisposable
 {
     private readonly SqliteStoreOptions _options;
     private readonly string _connectionString;
@@ -143,10 +143,10 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, IAsyn
                     c.Execute(
                         """
                         UPDATE sessions SET name = @Name, cwd = @Cwd, repo = @Repo, last_heartbeat_ms = @Now,
-                            deleted_at_ms = NULL, cursor = COALESCE(cursor, @Tip)
+                            deleted_at_ms = NULL, cursor = COALESCE(cursor, @Tip), owner_token_id = COALESCE(owner_token_id, @Owner)
                         WHERE session_id = @Id
                         """,
-                        new { request.Name, request.Cwd, request.Repo, Now = nowMs, Tip = tip, Id = existing.SessionId },
+                        new { request.Name, request.Cwd, request.Repo, Now = nowMs, Tip = tip, Id = existing.SessionId, Owner = request.OwnerTokenId },
                         w.Transaction);
                     var resumed = GetSession(w, existing.SessionId)!;
                     return new RegisterOutcome(resumed, true, resumed.Cursor ?? tip, CountLive(w));
@@ -157,8 +157,8 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, IAsyn
             c.Execute(
                 """
                 INSERT INTO sessions (session_id, display_id, name, machine, cwd, repo, client_id,
-                    registered_at_ms, last_heartbeat_ms, cursor, deleted_at_ms)
-                VALUES (@Id, @DisplayId, @Name, @Machine, @Cwd, @Repo, @ClientId, @Now, @Now, NULL, NULL)
+                    registered_at_ms, last_heartbeat_ms, cursor, deleted_at_ms, owner_token_id)
+                VALUES (@Id, @DisplayId, @Name, @Machine, @Cwd, @Repo, @ClientId, @Now, @Now, NULL, NULL, @Owner)
                 """,
                 new
                 {
@@ -170,6 +170,7 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, IAsyn
                     request.Repo,
                     request.ClientId,
                     Now = nowMs,
+                    Owner = request.OwnerTokenId,
                 },
                 w.Transaction);
             var registered = Insert(w, request.Registration);

@@ -25,5 +25,6 @@ internal static class CommandCatalog
         Setup.DoctorCommand.Create(context),
         Channel.ChannelCommand.Create(context),
         Hooks.HookCommands.Create(context),
+        TokenCommands.Create(context),
     ];
 }

@@ -26,7 +26,7 @@ public sealed class BusService(
 
     /// <summary><c>register_session</c>: a new session, or the one with the same (machine, client_id) resumed.</summary>
     public async Task<object> RegisterSessionAsync(
-        string name, string? machine, string? cwd, string? clientId, CancellationToken cancellationToken)
+        string name, string? machine, string? cwd, string? clientId, CancellationToken cancellationToken, string? ownerTokenId = null)
     {
         Validate.Name(name, "name");
         machine = string.IsNullOrWhiteSpace(machine) ? RepoName.Unknown : machine;
@@ -44,7 +44,10 @@ public sealed class BusService(
             "session_registered", $"{name} started on {machine} in {cwd}", newId, now, ChannelName.All, null,
             SignalLevel.Lifecycle, null, null);
         var request = new RegisterRequest(
-            name, machine, cwd, RepoName.FromCwd(cwd), clientId, now, newId, () => DisplayIds.Next(Random.Shared), registration);
+            name, machine, cwd, RepoName.FromCwd(cwd), clientId, now, newId, () => DisplayIds.Next(Random.Shared), registration)
+        {
+            OwnerTokenId = ownerTokenId,
+        };
 
         var outcome = await store.RegisterAsync(request, cancellationToken);
         var s = outcome.Session;
@@ -244,7 +247,10 @@ public sealed class BusService(
 
         var query = new EventQuery(
             cursor ?? (descending ? null : 0), limit, request.Channel,
-            request.EventTypes is { Count: > 0 } ? request.EventTypes : null, request.CorrelationId, minLevel);
+            request.EventTypes is { Count: > 0 } ? request.EventTypes : null, request.CorrelationId, minLevel)
+        {
+            VisibleToToken = request.VisibleToToken,
+        };
         var page = await store.ReadEventsAsync(query, cancellationToken);
         if (page.Events.Count == 0 && wait > 0 && signal is not null)
         {
@@ -559,4 +565,8 @@ public sealed record GetEventsRequest(
     bool Peek = false,
     string? CorrelationId = null,
     string? MinLevel = null,
-    int? WaitSeconds = null);
+    int? WaitSeconds = null)
+{
+    /// <summary>See <see cref="EventQuery.VisibleToToken"/>: the caller's token when direct messages must be filtered.</summary>
+    public string? VisibleToToken { get; init; }
+}

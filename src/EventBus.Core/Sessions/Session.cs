@@ -13,7 +13,8 @@ public sealed record Session(
     DateTimeOffset LastHeartbeat,
     long? Cursor,
     DateTimeOffset? DeletedAt,
-    long? PushCursor = null)
+    long? PushCursor = null,
+    string? OwnerTokenId = null)
 {
     /// <summary>True until the session is unregistered or expires.</summary>
     public bool IsLive => DeletedAt is null;

@@ -99,7 +99,11 @@ public sealed record RegisterRequest(
     DateTimeOffset Now,
     string NewSessionId,
     Func<string> NextDisplayId,
-    NewEvent Registration);
+    NewEvent Registration)
+{
+    /// <summary>The token registering (null when auth is off): a new session belongs to it; an unowned one is claimed.</summary>
+    public string? OwnerTokenId { get; init; }
+}
 
 /// <summary>The session after registering, whether it was resumed, and the cursor to hand back.</summary>
 public sealed record RegisterOutcome(Session Session, bool Resumed, long Cursor, int ActiveSessions);
@@ -135,7 +139,14 @@ public sealed record EventQuery(
     string? Channel = null,
     IReadOnlyList<string>? EventTypes = null,
     string? CorrelationId = null,
-    SignalLevel? MinLevel = null);
+    SignalLevel? MinLevel = null)
+{
+    /// <summary>
+    /// When set (auth on, a caller that is not admin): direct messages (<c>session:&lt;id&gt;</c>) are left out unless
+    /// this token owns the recipient session or the sending one. Broadcast channels are unaffected.
+    /// </summary>
+    public string? VisibleToToken { get; init; }
+}
 
 /// <summary>
 /// A page of events in ascending id order. <see cref="HasMore"/>: more matching events exist beyond the page

@@ -92,7 +92,7 @@ internal static class ApiEndpoints
     }
 
     private static async Task<Results<Created<PublishReply>, ProblemHttpResult>> PublishAsync(
-        HttpRequest request, BusService bus, CancellationToken cancellationToken)
+        HttpRequest request, BusService bus, Security.SessionAccess access, CancellationToken cancellationToken)
     {
         var body = await ApiRequestReader.ReadJsonAsync(request, cancellationToken);
         if (body.Problem is { } problem)
@@ -100,12 +100,18 @@ internal static class ApiEndpoints
             return problem;
         }
 
-        var reply = (PublishReply)await bus.PublishAsync(ApiRequestReader.ToPublishRequest(body.Json), cancellationToken);
+        var publish = ApiRequestReader.ToPublishRequest(body.Json);
+        if (await RefuseImpersonationAsync(request.HttpContext, access, [publish.SessionId], cancellationToken) is { } refused)
+        {
+            return refused;
+        }
+
+        var reply = (PublishReply)await bus.PublishAsync(publish, cancellationToken);
         return TypedResults.Created(EventLocation(reply.EventId), reply);
     }
 
     private static async Task<Results<Created<BatchReply>, ProblemHttpResult>> PublishBatchAsync(
-        HttpRequest request, BusService bus, IEventStore store, CancellationToken cancellationToken)
+        HttpRequest request, BusService bus, IEventStore store, Security.SessionAccess access, CancellationToken cancellationToken)
     {
         var batch = await ApiRequestReader.ReadBatchAsync(request, MaxBatchSize, cancellationToken);
         if (batch.Problem is { } problem)
@@ -127,6 +133,11 @@ internal static class ApiEndpoints
             }
         }
 
+        if (await RefuseImpersonationAsync(request.HttpContext, access, newEvents.Select(e => e.SessionId).Distinct(), cancellationToken) is { } refused)
+        {
+            return refused;
+        }
+
         var stored = await store.AppendAsync(newEvents, cancellationToken);
         var replies = stored
             .Select(e => new PublishReply(e.Id, e.EventType, e.Payload, e.Channel, e.SignalLevel.ToWire()) { CorrelationId = e.CorrelationId })
@@ -137,7 +148,29 @@ internal static class ApiEndpoints
         return TypedResults.Created(location, new BatchReply(replies, replies.Count));
     }
 
+    /// <summary>A publish names a session_id: the caller must own it (or be admin, or name none: "anonymous").</summary>
+    private static async Task<ProblemHttpResult?> RefuseImpersonationAsync(
+        HttpContext context, Security.SessionAccess access, IEnumerable<string?> sessionIds, CancellationToken cancellationToken)
+    {
+        var caller = Security.Caller.Of(context);
+        if (caller.IsAdmin)
+        {
+            return null;
+        }
+
+        foreach (var sessionId in sessionIds)
+        {
+            if (sessionId is { Length: > 0 } id && id != "anonymous" && await access.CheckAsync(caller, id, cancellationToken) is { } refused)
+            {
+                return TypedResults.Problem(detail: refused, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
+            }
+        }
+
+        return null;
+    }
+
     private static async Task<Results<Ok<EventsReply>, ProblemHttpResult>> GetEventsAsync(
+        HttpContext context,
         BusService bus,
         [FromQuery] string? cursor,
         [FromQuery] string? channel,
@@ -145,7 +178,10 @@ internal static class ApiEndpoints
         [FromQuery] string? order,
         CancellationToken cancellationToken)
     {
-        var request = new GetEventsRequest(cursor, ApiRequestReader.ParseLimit(limit), Order: order, Channel: channel);
+        var request = new GetEventsRequest(cursor, ApiRequestReader.ParseLimit(limit), Order: order, Channel: channel)
+        {
+            VisibleToToken = Security.Caller.Of(context).DirectMessageFilter,
+        };
         return TypedResults.Ok((EventsReply)await bus.GetEventsAsync(request, cancellationToken));
     }
 

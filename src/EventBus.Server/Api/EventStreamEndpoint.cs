@@ -63,7 +63,7 @@ internal static partial class EventStreamEndpoint
                 services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<IOptions<McpHttpOptions>>().Value.KeepAliveInterval,
                 services.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions,
-                position, channel, stop.Token);
+                position, channel, Security.Caller.Of(context), services.GetRequiredService<Security.SessionAccess>(), stop.Token);
         }
         catch (Exception ex) when ((ex is OperationCanceledException && stop.IsCancellationRequested) || ex is IOException)
         {
@@ -92,14 +92,25 @@ internal static partial class EventStreamEndpoint
     /// <summary>Replays from <paramref name="position"/>, then follows commits, until cancelled.</summary>
     private static async Task PumpAsync(
         Stream body, IEventStore store, RecentEvents recent, CommitSignal signal, TimeProvider time, TimeSpan keepAlive,
-        JsonSerializerOptions json, long position, string? channel, CancellationToken cancellationToken)
+        JsonSerializerOptions json, long position, string? channel, Security.Caller caller, Security.SessionAccess access,
+        CancellationToken cancellationToken)
     {
         var lastWrite = time.GetTimestamp();
         while (true)
         {
             // The window holds every event after the position (all channels): filter here. Else the store, filtered.
-            var page = recent.TryRead(position, PageSize) ?? await store.ReadEventsAsync(new EventQuery(position, PageSize, channel), cancellationToken);
-            var events = channel is null ? page.Events : page.Events.Where(e => e.Channel == channel).ToList();
+            // Direct messages only to their recipient's and sender's tokens (and admins), when auth is on.
+            var page = recent.TryRead(position, PageSize) ?? await store.ReadEventsAsync(
+                new EventQuery(position, PageSize, channel) { VisibleToToken = caller.DirectMessageFilter }, cancellationToken);
+            var events = new List<BusEvent>(page.Events.Count);
+            foreach (var e in page.Events)
+            {
+                if ((channel is null || e.Channel == channel) && await access.MaySeeAsync(caller, e.Channel, e.SessionId, cancellationToken))
+                {
+                    events.Add(e);
+                }
+            }
+
             if (events.Count > 0)
             {
                 await body.WriteAsync(Frames(events, json), cancellationToken);

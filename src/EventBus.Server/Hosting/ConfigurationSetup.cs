@@ -27,6 +27,10 @@ internal static class ConfigurationSetup
     /// <c>EVENTBUS_HOST/PORT/DB/TLS_CERT/TLS_KEY/ALLOW_PRIVATE_WEBHOOKS</c> &lt; the command line (<c>--host</c>,
     /// <c>--port</c>, <c>--db</c>, <c>--tls-cert</c>, <c>--tls-key</c>, or any <c>--EventBus:Key=value</c>).
     /// </summary>
+    /// <summary>Bare flags (no value) become key=value pairs the configuration reader understands.</summary>
+    public static string[] NormalizeArguments(string[] args) =>
+        [.. args.Select(a => a == "--insecure-no-auth" ? "--EventBus:InsecureNoAuth=true" : a)];
+
     public static void AddEventBusSources(this ConfigurationManager configuration, string[] args)
     {
         var shortcuts = new Dictionary<string, string?>(StringComparer.Ordinal);
@@ -39,6 +43,6 @@ internal static class ConfigurationSetup
         }
 
         configuration.AddInMemoryCollection(shortcuts);
-        configuration.AddCommandLine(args, SwitchMappings);
+        configuration.AddCommandLine(NormalizeArguments(args), SwitchMappings);
     }
 }

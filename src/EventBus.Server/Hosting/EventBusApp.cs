@@ -19,6 +19,7 @@ public static partial class EventBusApp
     /// <summary>Builds the host. Throws <see cref="ConfigurationException"/> for bad configuration.</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        args = ConfigurationSetup.NormalizeArguments(args);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = args,
@@ -87,6 +88,17 @@ public static partial class EventBusApp
         }
 
         var options = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
+        var usableTokens = await app.Services.GetRequiredService<Core.Security.ITokenStore>()
+            .CountUsableTokensAsync(DateTimeOffset.UtcNow, cancellationToken);
+        if (!options.IsLoopback && usableTokens == 0 && !options.InsecureNoAuth)
+        {
+            throw new ConfigurationException(
+                $"EventBus:Host is {options.Host}, a network address, and {storeOptions.Path} holds no usable access token: anyone " +
+                "who can reach the port could read every message and act as any session. Create a token on this machine first " +
+                $"(`eventbus token create --name laptop --scope admin --db {storeOptions.Path}`), then start again; or pass " +
+                "--insecure-no-auth to serve without authentication anyway.");
+        }
+
         try
         {
             await app.StartAsync(cancellationToken);
@@ -100,6 +112,11 @@ public static partial class EventBusApp
         var state = await store.GetStateAsync(cancellationToken);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EventBus");
         LogStarted(logger, HealthEndpoints.Version, string.Join(", ", ListeningUrls(app)), state.Location, state.SchemaVersion, state.Tip);
+        if (!options.IsLoopback && usableTokens > 0)
+        {
+            var url = ListeningUrls(app).FirstOrDefault() ?? $"http://{options.Host}:{options.Port}";
+            LogNetwork(logger, usableTokens, url.Replace("0.0.0.0", "<this-host>", StringComparison.Ordinal).Replace("[::]", "<this-host>", StringComparison.Ordinal));
+        }
     }
 
     /// <summary>The base URLs the server listens on (with the real port when 0 was asked for).</summary>
@@ -199,6 +216,10 @@ public static partial class EventBusApp
     }
 
     private static string Describe(Exception ex) => ex is OptionsValidationException v ? string.Join(" ", v.Failures) : ex.Message;
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information,
+        Message = "Tokens required ({Count} usable). On another machine: claude mcp add --transport http eventbus {Url}/mcp --header \"Authorization: Bearer <token>\" (new token: eventbus token create --name <name> --scope publish)")]
+    private static partial void LogNetwork(ILogger logger, int count, string url);
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information,
         Message = "EventBus {Version} listening on {Urls} (MCP at /mcp); database {Database} (schema v{Schema}, last event id {Tip})")]

@@ -51,6 +51,10 @@ public static class EventBusServices
             });
         });
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<SqliteEventStore>());
+        services.AddSingleton<Core.Security.ITokenStore>(sp => sp.GetRequiredService<SqliteEventStore>());
+        services.AddSingleton<Security.TokenAuthenticator>();
+        services.AddSingleton<Security.SessionAccess>();
+        services.AddHostedService<Security.InsecureWarningService>();
         services.AddSingleton<IDesktopNotifier, DesktopNotifier>();
         services.AddSingleton(sp => new BusService(
             sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<IDesktopNotifier>(),
@@ -76,6 +80,7 @@ public static class EventBusServices
     public static WebApplication MapEventBus(this WebApplication app)
     {
         app.UseMiddleware<HostGuard>();
+        app.UseMiddleware<Security.AuthGate>();
         app.MapHealth();
         app.MapMcp();
         app.MapApi();

@@ -27,6 +27,12 @@ public sealed class ServerOptions
     /// <summary>Browser origins allowed to call the API besides loopback ones, e.g. <c>https://dash.example</c>.</summary>
     public List<string> AllowedOrigins { get; set; } = [];
 
+    /// <summary>
+    /// Serve a network bind without any token (everyone who can reach it may do everything). Off by default: bound to
+    /// a non-loopback address, the server refuses to start until a token exists. A warning is logged every minute.
+    /// </summary>
+    public bool InsecureNoAuth { get; set; }
+
     /// <summary>Also write logs to this file (optional).</summary>
     public string? LogFile { get; set; }
 

@@ -83,6 +83,9 @@ internal sealed partial class McpHttpHandler(
                     return;
                 }
 
+                var opener = Security.Caller.Of(context);
+                created.TokenId = opener.TokenId;
+                created.Caller = opener;
                 await RunPostAsync(context, created, message);
                 return;
             }
@@ -94,6 +97,13 @@ internal sealed partial class McpHttpHandler(
         if (!sessions.TryGet(sessionId, out var session))
         {
             await SessionNotFoundAsync(context);
+            return;
+        }
+
+        if (session.TokenId != Security.Caller.Of(context).TokenId)
+        {
+            await Security.AuthGate.RefuseAsync(context, StatusCodes.Status403Forbidden, null,
+                "Forbidden: this MCP session was opened with another token; initialize your own session.");
             return;
         }
 
@@ -125,6 +135,13 @@ internal sealed partial class McpHttpHandler(
         if (!sessions.TryGet(sessionId, out var session))
         {
             await SessionNotFoundAsync(context);
+            return;
+        }
+
+        if (session.TokenId != Security.Caller.Of(context).TokenId)
+        {
+            await Security.AuthGate.RefuseAsync(context, StatusCodes.Status403Forbidden, null,
+                "Forbidden: this MCP session was opened with another token; initialize your own session.");
             return;
         }
 
@@ -175,6 +192,13 @@ internal sealed partial class McpHttpHandler(
             return;
         }
 
+        if (sessions.TryGet(sessionId, out var owned) && owned.TokenId != Security.Caller.Of(context).TokenId)
+        {
+            await Security.AuthGate.RefuseAsync(context, StatusCodes.Status403Forbidden, null,
+                "Forbidden: this MCP session was opened with another token.");
+            return;
+        }
+
         if (!await sessions.CloseAsync(sessionId, "deleted by client"))
         {
             await SessionNotFoundAsync(context);
@@ -195,6 +219,13 @@ internal sealed partial class McpHttpHandler(
         if (!sessions.TryGet(sessionId, out var session))
         {
             await SessionNotFoundAsync(context);
+            return;
+        }
+
+        if (session.TokenId != Security.Caller.Of(context).TokenId)
+        {
+            await Security.AuthGate.RefuseAsync(context, StatusCodes.Status403Forbidden, null,
+                "Forbidden: this MCP session was opened with another token; initialize your own session.");
             return;
         }
 

@@ -19,6 +19,12 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
 
     public string Id => id;
 
+    /// <summary>The access token that opened this session (null without auth): only it may use the session.</summary>
+    public string? TokenId { get; set; }
+
+    /// <summary>The caller that opened the session (its scope decides what push may show it).</summary>
+    public Security.Caller Caller { get; set; } = Security.Caller.Open;
+
     public StreamableHttpServerTransport Transport => transport;
 
     public McpServer Server => server;

@@ -13,7 +13,7 @@ namespace EventBus.Server.Mcp;
 /// Bad params get a precise -32602 where the SDK said only "An error occurred."
 /// </summary>
 internal sealed partial class McpToolDispatcher(
-    ToolRegistry tools, IOptions<McpHttpOptions> options, TimeProvider time, ILogger<McpToolDispatcher> logger)
+    ToolRegistry tools, Security.SessionAccess access, IOptions<McpHttpOptions> options, TimeProvider time, ILogger<McpToolDispatcher> logger)
 {
     private static readonly ReadOnlyMemory<byte> KeepAlive = ": keepalive\n\n"u8.ToArray();
 
@@ -46,10 +46,21 @@ internal sealed partial class McpToolDispatcher(
             return;
         }
 
+        var caller = Security.Caller.Of(context);
+        var needs = Security.ToolScopes.For(name);
+        if (!caller.Has(needs))
+        {
+            await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status403Forbidden, JsonRpcReplies.ServerError,
+                $"Forbidden: {name} needs a token with the {Core.Security.TokenSecrets.ScopeName(needs)} scope; {caller.Describe()} does not have it.",
+                request.Id);
+            return;
+        }
+
         ToolOutcome outcome;
         try
         {
-            outcome = await RunWithKeepAliveAsync(context, tool.RunAsync(parameters.Arguments, session, context.RequestAborted).AsTask());
+            outcome = await RunWithKeepAliveAsync(
+                context, tool.RunAsync(parameters.Arguments, session, caller, access, context.RequestAborted).AsTask());
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

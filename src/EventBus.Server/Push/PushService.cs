@@ -90,7 +90,7 @@ internal sealed partial class PushService(
                 var pushed = false;
                 foreach (var e in page.Events)
                 {
-                    if (!Wants(e, busId, subscriptions))
+                    if (!Wants(e, busId, subscriptions, session.Caller.IsAdmin))
                     {
                         continue;
                     }
@@ -176,7 +176,10 @@ internal sealed partial class PushService(
     }
 
     /// <summary>Own events are never pushed back; direct messages always are; otherwise a subscription must match.</summary>
-    internal static bool Wants(BusEvent e, string busId, IReadOnlyList<(ChannelPattern Pattern, SignalLevel MinLevel)> subscriptions)
+    /// <param name="othersDirectMessages">Whether a subscription may match other sessions' direct messages: only for
+    /// an admin token or without auth (a <c>session:#</c> subscription must not read other people's mail).</param>
+    internal static bool Wants(
+        BusEvent e, string busId, IReadOnlyList<(ChannelPattern Pattern, SignalLevel MinLevel)> subscriptions, bool othersDirectMessages = true)
     {
         if (e.SessionId == busId)
         {
@@ -186,6 +189,11 @@ internal sealed partial class PushService(
         if (e.Channel.Length == ChannelName.DirectPrefix.Length + busId.Length && e.Channel == ChannelName.Direct(busId))
         {
             return true;
+        }
+
+        if (!othersDirectMessages && ChannelName.IsDirect(e.Channel))
+        {
+            return false;
         }
 
         foreach (var (pattern, minLevel) in subscriptions)

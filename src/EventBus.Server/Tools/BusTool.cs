@@ -11,6 +11,12 @@ internal readonly record struct ToolOutcome(object? Result, string? Error);
 /// <summary>What a tool handler gets: its arguments and the MCP session it was called on (null when stateless).</summary>
 internal sealed record ToolCall(ToolArguments Args, IToolSession? Session)
 {
+    /// <summary>Who is calling (open when the bus runs without tokens).</summary>
+    public Security.Caller Caller { get; init; } = Security.Caller.Open;
+
+    /// <summary>Session ownership checks (null when called outside the HTTP binding).</summary>
+    public Security.SessionAccess? Access { get; init; }
+
     /// <summary>The named argument, else the bus session this MCP session is bound to.</summary>
     public string? SessionOr(string argument) => Args.OptionalString(argument) ?? Session?.BoundSessionId;
 }
@@ -61,13 +67,31 @@ internal sealed class BusTool : McpServerTool
     }
 
     /// <summary>Runs the tool and returns the reply object, or the message of a tool error.</summary>
+    public ValueTask<ToolOutcome> RunAsync(
+        IDictionary<string, JsonElement>? arguments, IToolSession? session, CancellationToken cancellationToken) =>
+        RunAsync(arguments, session, Security.Caller.Open, null, cancellationToken);
+
+    /// <summary>
+    /// Runs the tool for <paramref name="caller"/>: a tool that acts as a session (its <c>session_id</c>, or the one this
+    /// MCP session is bound to) runs only if the caller owns that session or is admin.
+    /// </summary>
     public async ValueTask<ToolOutcome> RunAsync(
-        IDictionary<string, JsonElement>? arguments, IToolSession? session, CancellationToken cancellationToken)
+        IDictionary<string, JsonElement>? arguments, IToolSession? session, Security.Caller caller, Security.SessionAccess? access,
+        CancellationToken cancellationToken)
     {
         try
         {
             ToolArguments.RejectUnknown(Name, arguments, _parameters);
-            return new ToolOutcome(await _handler(new ToolCall(new ToolArguments(Name, arguments), session), cancellationToken), null);
+            var args = new ToolArguments(Name, arguments);
+            var call = new ToolCall(args, session) { Caller = caller, Access = access };
+            if (access is not null && !caller.IsAdmin && _parameters.Contains("session_id") &&
+                call.SessionOr("session_id") is { } sessionId &&
+                await access.CheckAsync(caller, sessionId, cancellationToken) is { } refused)
+            {
+                return new ToolOutcome(null, refused);
+            }
+
+            return new ToolOutcome(await _handler(call, cancellationToken), null);
         }
         catch (ToolArgumentException ex)
         {

@@ -63,9 +63,16 @@ internal static partial class BusToolCatalog
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = false, DestructiveHint = false, OpenWorldHint = false },
         async (c, ct) =>
         {
+            if (c.Access is { } access &&
+                await access.CheckRegisterAsync(c.Caller, c.Args.RequiredString("name"), c.Args.OptionalString("machine"), c.Args.OptionalString("client_id"), ct)
+                    is { } refused)
+            {
+                throw new BusValidationException(refused);
+            }
+
             var reply = await bus.RegisterSessionAsync(
                 c.Args.RequiredString("name"), c.Args.OptionalString("machine"), c.Args.OptionalString("cwd"),
-                c.Args.OptionalString("client_id"), ct);
+                c.Args.OptionalString("client_id"), ct, c.Caller.TokenId);
             if (reply is RegisterReply registered)
             {
                 c.Session?.Bind(registered.SessionId);
@@ -158,7 +165,10 @@ internal static partial class BusToolCatalog
                 c.Args.OptionalCursor("cursor"), c.Args.OptionalInt("limit"), c.SessionOr("session_id"),
                 c.Args.OptionalString("order"), c.Args.OptionalString("channel"), c.Args.OptionalBool("resume", false),
                 c.Args.OptionalStringList("event_types"), c.Args.OptionalBool("peek", false),
-                c.Args.OptionalString("correlation_id"), c.Args.OptionalString("min_level"), c.Args.OptionalInt("wait_seconds")),
+                c.Args.OptionalString("correlation_id"), c.Args.OptionalString("min_level"), c.Args.OptionalInt("wait_seconds"))
+            {
+                VisibleToToken = c.Caller.DirectMessageFilter,
+            },
             ct));
 
     private static BusTool AckEvents(BusService bus) => new(

@@ -83,12 +83,13 @@ internal sealed class BusHost : IAsyncDisposable
     }
 
     /// <summary>A real MCP client (the C# SDK's) over Streamable HTTP.</summary>
-    public async Task<McpClient> ConnectAsync(Action<McpClientOptions>? configure = null)
+    public async Task<McpClient> ConnectAsync(Action<McpClientOptions>? configure = null, string? token = null)
     {
         var transport = new HttpClientTransport(new HttpClientTransportOptions
         {
             Endpoint = McpUri,
             TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = token is null ? null : new Dictionary<string, string> { ["Authorization"] = "Bearer " + token },
         });
         var options = new McpClientOptions { ClientInfo = new Implementation { Name = "eventbus-tests", Version = "1" } };
         configure?.Invoke(options);

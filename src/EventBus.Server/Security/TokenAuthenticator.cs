@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using EventBus.Core.Security;
+using EventBus.Server.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace EventBus.Server.Security;
+
+/// <summary>
+/// Checks bearer tokens against the token table. Authentication is on when the server is bound to a network address
+/// or any token was ever created (revoking the last one does not open the bus); off only on loopback before the
+/// first token (zero setup, as before tokens). Lookups are cached
+/// for a second, so a token created or revoked with <c>eventbus token</c> (another process) counts within a second.
+/// </summary>
+internal sealed class TokenAuthenticator(ITokenStore tokens, IOptions<ServerOptions> options, TimeProvider time)
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
+    private readonly ConcurrentDictionary<string, (AccessToken? Token, long At)> _byHash = new(StringComparer.Ordinal);
+    private (bool Required, long At)? _required;
+
+    /// <summary>Whether requests must carry a token.</summary>
+    public async ValueTask<bool> IsRequiredAsync(CancellationToken cancellationToken)
+    {
+        if (!options.Value.IsLoopback && !options.Value.InsecureNoAuth)
+        {
+            return true;
+        }
+
+        if (_required is { } cached && time.GetElapsedTime(cached.At) < CacheFor)
+        {
+            return cached.Required;
+        }
+
+        var required = await tokens.CountTokensAsync(cancellationToken) > 0;
+        _required = (required, time.GetTimestamp());
+        return required;
+    }
+
+    /// <summary>The token for this secret, or why it cannot be used.</summary>
+    public async ValueTask<(AccessToken? Token, string? Problem)> AuthenticateAsync(string secret, CancellationToken cancellationToken)
+    {
+        var hash = TokenSecrets.Hash(secret);
+        AccessToken? token;
+        if (_byHash.TryGetValue(hash, out var cached) && time.GetElapsedTime(cached.At) < CacheFor)
+        {
+            token = cached.Token;
+        }
+        else
+        {
+            token = await tokens.FindTokenByHashAsync(hash, cancellationToken);
+            _byHash[hash] = (token, time.GetTimestamp());
+        }
+
+        var now = time.GetUtcNow();
+        return token switch
+        {
+            null => (null, "the token is not known to this bus"),
+            { RevokedAt: not null } => (null, $"the token \"{token.Name}\" was revoked"),
+            { ExpiresAt: { } expires } when expires <= now => (null, $"the token \"{token.Name}\" expired at {expires:u}"),
+            _ => (token, null),
+        };
+    }
+
+    /// <summary>Forgets cached answers (after this process created or revoked a token).</summary>
+    public void Invalidate()
+    {
+        _byHash.Clear();
+        _required = null;
+    }
+}

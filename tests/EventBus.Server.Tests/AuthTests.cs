@@ -122,6 +122,11 @@ public sealed class AuthTests : IAsyncLifetime
         (await mallory.Client.CallFailingAsync("register_session", new { name = "alice", machine = "m", client_id = "alice-cc" }))
             .Should().Be("register_session: Forbidden: client_id \"alice-cc\" on machine \"m\" is a session of another token.");
 
+        // Nor read Alice's inbox resource; Alice can.
+        var readInbox = () => mallory.Client.ReadResourceAsync(EventBus.Server.Mcp.InboxResource.UriFor(a), cancellationToken: TestTimeouts.Token()).AsTask();
+        (await readInbox.Should().ThrowAsync<McpException>()).Which.Message.Should().Contain($"session {a} belongs to another token");
+        (await alice.Client.ReadResourceAsync(EventBus.Server.Mcp.InboxResource.UriFor(a), cancellationToken: TestTimeouts.Token())).Contents.Should().ContainSingle();
+
         // Over REST too, and Alice's own calls still work; an admin may act as anyone.
         using var malloryApi = Api(mallory.Secret);
         using var impersonated = await malloryApi.PostAsync("/api/v1/events", Json($$"""{"event_type":"t","payload":"p","session_id":"{{a}}"}"""));

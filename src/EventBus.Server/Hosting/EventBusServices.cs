@@ -54,6 +54,7 @@ public static class EventBusServices
         services.AddSingleton<Core.Security.ITokenStore>(sp => sp.GetRequiredService<SqliteEventStore>());
         services.AddSingleton<Security.TokenAuthenticator>();
         services.AddSingleton<Security.SessionAccess>();
+        services.AddHttpContextAccessor();
         services.AddHostedService<Security.InsecureWarningService>();
         services.AddSingleton<IDesktopNotifier, DesktopNotifier>();
         services.AddSingleton(sp => new BusService(

@@ -73,8 +73,19 @@ internal static class InboxResource
     {
         var uri = Checked(request.Params?.Uri);
         TryParse(uri, out var sessionId);
-        var bus = request.Services!.GetRequiredService<BusService>();
-        var reply = await bus.GetEventsAsync(new GetEventsRequest(SessionId: sessionId, Resume: true, Peek: true, Order: "asc"), cancellationToken);
+        var services = request.Services!;
+        // Only the session's own token (or admin) may read its inbox.
+        var caller = Session(request)?.Caller ??
+                     (services.GetRequiredService<IHttpContextAccessor>().HttpContext is { } http ? Security.Caller.Of(http) : Security.Caller.Open);
+        if (await services.GetRequiredService<Security.SessionAccess>().CheckAsync(caller, sessionId, cancellationToken) is { } refused)
+        {
+            throw new McpProtocolException(refused, McpErrorCode.InvalidParams);
+        }
+
+        var bus = services.GetRequiredService<BusService>();
+        var reply = await bus.GetEventsAsync(
+            new GetEventsRequest(SessionId: sessionId, Resume: true, Peek: true, Order: "asc") { VisibleToToken = caller.DirectMessageFilter },
+            cancellationToken);
         return new ReadResourceResult
         {
             Contents =

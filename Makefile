@@ -21,11 +21,13 @@ build: restore
 unit: build
 	$(DOTNET) test EventBus.sln -c $(CONFIG) --no-build
 
-## e2e: real clients (TypeScript SDK, bare fetch like the old CLI, MCP conformance suite, claude mcp list), and
-## an MQTT bridge through a real Mosquitto broker (installed from Debian's packages when missing)
+## e2e: real clients (TypeScript SDK, bare fetch like the old CLI, MCP conformance suite, claude mcp list), an MQTT
+## bridge through a real Mosquitto broker (installed from Debian's packages when missing), and two hosts (network
+## namespaces joined by a veth pair: tokens, scopes, private DMs; skipped with a message where namespaces can't be made)
 e2e: build
 	bash scripts/e2e.sh $(CONFIG)
 	bash scripts/mqtt-e2e.sh $(CONFIG)
+	bash scripts/netns-e2e.sh $(CONFIG)
 
 ## install: pack the `eventbus` command as a .NET tool and install it for this user (again: replaces it)
 install: restore

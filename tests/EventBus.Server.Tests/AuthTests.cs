@@ -105,6 +105,64 @@ public sealed class AuthTests : IAsyncLifetime
         (await publishApi.PostAsync("/api/v1/events:batch", Json("""[{"event_type":"t","payload":"p"}]"""))).StatusCode.Should().Be(HttpStatusCode.Created);
     }
 
+    [Theory]
+    [InlineData(TokenScope.Read)]
+    [InlineData(TokenScope.Publish)]
+    [InlineData(TokenScope.Admin)]
+    public async Task EveryToolAndEndpoint_UnderEachScope_IsServedOrRefusedWith403(TokenScope scope)
+    {
+        var secret = await CreateTokenAsync("t-" + scope, scope);
+        async Task<HttpStatusCode> CallAsync(string tool, string arguments)
+        {
+            using var response = await _host.PostAsync(
+                $$$"""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"{{{tool}}}","arguments":{{{arguments}}}}}""",
+                adjust: r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret));
+            return response.StatusCode;
+        }
+
+        using var registered = await _host.PostAsync(
+            """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"register_session","arguments":{"name":"mine","machine":"m"}}}""",
+            adjust: r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret));
+        var own = (await BusHost.FirstDataAsync(registered)).GetProperty("result").GetProperty("structuredContent").GetProperty("result").Str("session_id");
+
+        // Written out here, not derived from the server's table: what each scope may call.
+        var tools = new (string Tool, string Arguments, TokenScope Needs)[]
+        {
+            ("register_session", """{"name":"again","machine":"m"}""", TokenScope.Read),
+            ("list_sessions", "{}", TokenScope.Read),
+            ("list_channels", "{}", TokenScope.Read),
+            ("get_events", $$"""{"session_id":"{{own}}","resume":true}""", TokenScope.Read),
+            ("ack_events", $$"""{"session_id":"{{own}}","cursor":"1","allow_rewind":true}""", TokenScope.Read),
+            ("subscribe", $$"""{"session_id":"{{own}}","channel":"alerts:#"}""", TokenScope.Read),
+            ("list_subscriptions", $$"""{"session_id":"{{own}}"}""", TokenScope.Read),
+            ("unsubscribe", $$"""{"session_id":"{{own}}","channel":"alerts:#"}""", TokenScope.Read),
+            ("publish_event", """{"event_type":"t","payload":"p"}""", TokenScope.Publish),
+            ("notify", """{"title":"t","message":"m"}""", TokenScope.Publish),
+            ("register_webhook", """{"url":"https://example.invalid/hook"}""", TokenScope.Admin),
+            ("list_webhooks", "{}", TokenScope.Admin),
+            ("set_webhook_active", """{"webhook_id":"1","active":true}""", TokenScope.Admin),
+            ("unregister_webhook", """{"webhook_id":"1"}""", TokenScope.Admin),
+            ("list_deliveries", "{}", TokenScope.Admin),
+            ("redeliver", """{"delivery_id":"msg_1"}""", TokenScope.Admin),
+            ("unregister_session", $$"""{"session_id":"{{own}}"}""", TokenScope.Read),
+        };
+        foreach (var (tool, arguments, needs) in tools)
+        {
+            (await CallAsync(tool, arguments)).Should().Be(scope >= needs ? HttpStatusCode.OK : HttpStatusCode.Forbidden, $"{tool} with a {scope} token");
+        }
+
+        using var api = Api(secret);
+        (await api.GetAsync("/api/v1/events")).StatusCode.Should().Be(HttpStatusCode.OK);
+        using (var stream = await api.GetAsync("/api/v1/stream", HttpCompletionOption.ResponseHeadersRead))
+        {
+            stream.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        var publishing = scope >= TokenScope.Publish ? HttpStatusCode.Created : HttpStatusCode.Forbidden;
+        (await api.PostAsync("/api/v1/events", Json("""{"event_type":"t","payload":"p"}"""))).StatusCode.Should().Be(publishing);
+        (await api.PostAsync("/api/v1/events:batch", Json("""[{"event_type":"t","payload":"p"}]"""))).StatusCode.Should().Be(publishing);
+    }
+
     [Fact]
     public async Task ASecondTokenCannotActAsAnotherTokensSession_EvenKnowingItsId()
     {

@@ -28,6 +28,9 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
 
     public Task RunTask { get; private set; } = Task.CompletedTask;
 
+    /// <summary>This session's place under its caller's session cap, released when it closes.</summary>
+    public IDisposable? CallerSlot { get; init; }
+
     /// <summary>The open GET stream, if any.</summary>
     public SessionEventStream? Stream => Volatile.Read(ref _stream);
 
@@ -90,6 +93,7 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
             return;
         }
 
+        CallerSlot?.Dispose();
         await _lifetime.CancelAsync();
         Stream?.Complete();
         await transport.DisposeAsync();

@@ -13,7 +13,7 @@ namespace EventBus.Server.Mcp;
 /// Bad params get a precise -32602 where the SDK said only "An error occurred."
 /// </summary>
 internal sealed partial class McpToolDispatcher(
-    ToolRegistry tools, IOptions<McpHttpOptions> options, TimeProvider time, ILogger<McpToolDispatcher> logger)
+    ToolRegistry tools, Limits.CallerLimits limits, IOptions<McpHttpOptions> options, TimeProvider time, ILogger<McpToolDispatcher> logger)
 {
     private static readonly ReadOnlyMemory<byte> KeepAlive = ": keepalive\n\n"u8.ToArray();
 
@@ -43,6 +43,19 @@ internal sealed partial class McpToolDispatcher(
         if (!tools.TryGet(name, out var tool))
         {
             await WriteErrorAsync(context, request.Id, $"Unknown tool: '{name}'. tools/list names the tools this server has.");
+            return;
+        }
+
+        // /mcp is one endpoint for every tool: the per-caller rates are asked here, where the tool's name is known.
+        var refusal = name switch
+        {
+            "publish_event" => limits.TryPublish(context),
+            "register_session" => limits.TryRegister(context),
+            _ => null,
+        };
+        if (refusal is not null)
+        {
+            await Limits.LimitReplies.WriteJsonRpcAsync(context, refusal, request.Id);
             return;
         }
 

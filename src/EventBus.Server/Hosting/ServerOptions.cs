@@ -81,7 +81,7 @@ internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<
             errors.Add($"EventBus:MaxRequestBodyBytes must be between 1024 and 268435456 (got {options.MaxRequestBodyBytes}).");
         }
 
-        ValidateLimits(options.Limits, mcp.Value, errors);
+        ValidateLimits(options.Limits, errors);
 
         var b = bus.Value;
         if (b.MaxPayloadBytes < 1 || b.MaxPayloadBytes > options.MaxRequestBodyBytes / 2)
@@ -145,7 +145,7 @@ internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
-    private static void ValidateLimits(Limits.LimitsOptions l, McpHttpOptions mcp, List<string> errors)
+    private static void ValidateLimits(Limits.LimitsOptions l, List<string> errors)
     {
         foreach (var (key, value, max) in new[]
                  {
@@ -189,15 +189,9 @@ internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<
         }
 
         // Kestrel checks data rates on a one-second heartbeat, and needs a grace period longer than it.
-        if (l.MinDataRateBytesPerSecond > 0)
+        if (l.MinDataRateBytesPerSecond > 0 && l.MinDataRateGracePeriod <= TimeSpan.FromSeconds(1))
         {
-            foreach (var (key, value) in new[] { ("Limits:MinDataRateGracePeriod", l.MinDataRateGracePeriod), ("Mcp:StreamStallTimeout", mcp.StreamStallTimeout) })
-            {
-                if (value <= TimeSpan.FromSeconds(1))
-                {
-                    errors.Add($"EventBus:{key} must be longer than 1 second while EventBus:Limits:MinDataRateBytesPerSecond is on (got {value}).");
-                }
-            }
+            errors.Add($"EventBus:Limits:MinDataRateGracePeriod must be longer than 1 second while EventBus:Limits:MinDataRateBytesPerSecond is on (got {l.MinDataRateGracePeriod}).");
         }
     }
 }

@@ -22,13 +22,14 @@ internal static class KestrelLimits
 
     /// <summary>
     /// A stream's reader may fall behind for as long as a GET stream's queue may stay full
-    /// (<c>EventBus:Mcp:StreamStallTimeout</c>) before Kestrel cuts it, rather than the short grace of ordinary replies.
+    /// (<c>EventBus:Mcp:StreamStallTimeout</c>) before Kestrel cuts it, rather than the short grace of ordinary replies
+    /// (never less than that grace: Kestrel needs more than its one-second heartbeat).
     /// </summary>
     public static void ForStream(HttpContext context, LimitsOptions limits, TimeSpan stallTimeout)
     {
         if (context.Features.Get<IHttpMinResponseDataRateFeature>() is { } feature)
         {
-            feature.MinDataRate = MinRate(limits, stallTimeout);
+            feature.MinDataRate = MinRate(limits, stallTimeout > limits.MinDataRateGracePeriod ? stallTimeout : limits.MinDataRateGracePeriod);
         }
     }
 

@@ -36,6 +36,15 @@ public sealed class HostTests
     [InlineData("--EventBus:Mcp:StreamQueueCapacity", "0", "EventBus:Mcp:StreamQueueCapacity must be between 16 and 1000000 (got 0)")]
     [InlineData("--EventBus:ExpiryInterval", "00:00:00", "EventBus:ExpiryInterval must be positive")]
     [InlineData("--EventBus:Store:MaxGroupSize", "0", "EventBus:Store:MaxGroupSize must be between 1 and 10000")]
+    [InlineData("--EventBus:Limits:PublishPerSecond", "-1", "EventBus:Limits:PublishPerSecond must be between 0 (no limit) and 1000000 (got -1)")]
+    [InlineData("--EventBus:Limits:PublishBurst", "0", "EventBus:Limits:PublishBurst must be between 1 and 10000000 (got 0)")]
+    [InlineData("--EventBus:Limits:RegisterBurst", "0", "EventBus:Limits:RegisterBurst must be between 1 and 1000000 (got 0)")]
+    [InlineData("--EventBus:Limits:MaxStreamsPerCaller", "-3", "EventBus:Limits:MaxStreamsPerCaller must be between 0 (no limit)")]
+    [InlineData("--EventBus:Limits:MaxRequestHeaderBytes", "100", "EventBus:Limits:MaxRequestHeaderBytes must be between 4096 and 1048576 (got 100)")]
+    [InlineData("--EventBus:Limits:MaxRequestHeaderCount", "2", "EventBus:Limits:MaxRequestHeaderCount must be between 16 and 10000 (got 2)")]
+    [InlineData("--EventBus:Limits:KeepAliveTimeout", "00:00:00", "EventBus:Limits:KeepAliveTimeout must be positive")]
+    [InlineData("--EventBus:Limits:MinDataRateGracePeriod", "00:00:01", "EventBus:Limits:MinDataRateGracePeriod must be longer than 1 second")]
+    [InlineData("--EventBus:Limits:PublishPerSecond", "lots", "EventBus:Limits:PublishPerSecond")]
     public void BadConfiguration_StopsStartupWithAMessageNamingTheSetting(string key, string value, string message)
     {
         var act = () => EventBusApp.Build([key, value, "--db", Path.Combine(Path.GetTempPath(), "unused.db")]);

@@ -1,6 +1,7 @@
 using EventBus.Core.Bus;
 using EventBus.Core.Events;
 using EventBus.Core.Store;
+using EventBus.Server.Limits;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
@@ -57,7 +58,8 @@ internal static class ApiEndpoints
             .WithDescription("Stores the event and returns after it is committed. Same fields and rules as the MCP publish_event tool.")
             .Accepts<PublishRequest>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapPost("/events:batch", PublishBatchAsync)
             .WithName("PublishEventBatch")
@@ -68,7 +70,8 @@ internal static class ApiEndpoints
                 "nothing is stored and the problem names the item. Otherwise all are stored in one transaction, with consecutive ids.")
             .Accepts<PublishRequest[]>("application/json", "application/x-ndjson")
             .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapGet("/events", GetEventsAsync)
             .WithName("GetEvents")
@@ -86,14 +89,20 @@ internal static class ApiEndpoints
                 "new ones live; without either it starts at the newest event (live only). Each event is `id: <id>`, " +
                 "`event: <event_type>`, `data: <event JSON>`. A `: keepalive` comment is sent when idle.")
             .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         return group;
     }
 
     private static async Task<Results<Created<PublishReply>, ProblemHttpResult>> PublishAsync(
-        HttpRequest request, BusService bus, Security.SessionAccess access, CancellationToken cancellationToken)
+        HttpRequest request, BusService bus, Security.SessionAccess access, CallerLimits limits, CancellationToken cancellationToken)
     {
+        if (limits.TryPublish(request.HttpContext) is { } refusal)
+        {
+            return LimitReplies.Problem(request.HttpContext, refusal);
+        }
+
         var body = await ApiRequestReader.ReadJsonAsync(request, cancellationToken);
         if (body.Problem is { } problem)
         {
@@ -111,7 +120,8 @@ internal static class ApiEndpoints
     }
 
     private static async Task<Results<Created<BatchReply>, ProblemHttpResult>> PublishBatchAsync(
-        HttpRequest request, BusService bus, IEventStore store, Security.SessionAccess access, CancellationToken cancellationToken)
+        HttpRequest request, BusService bus, IEventStore store, Security.SessionAccess access, CallerLimits limits,
+        CancellationToken cancellationToken)
     {
         var batch = await ApiRequestReader.ReadBatchAsync(request, MaxBatchSize, cancellationToken);
         if (batch.Problem is { } problem)
@@ -136,6 +146,12 @@ internal static class ApiEndpoints
         if (await RefuseImpersonationAsync(request.HttpContext, access, newEvents.Select(e => e.SessionId).Distinct(), cancellationToken) is { } refused)
         {
             return refused;
+        }
+
+        // A batch weighs as many permits as it holds events (known only once it is read and valid).
+        if (limits.TryPublish(request.HttpContext, newEvents.Count) is { } refusal)
+        {
+            return LimitReplies.Problem(request.HttpContext, refusal);
         }
 
         var stored = await store.AppendAsync(newEvents, cancellationToken);

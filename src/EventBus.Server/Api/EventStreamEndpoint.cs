@@ -50,6 +50,15 @@ internal static partial class EventStreamEndpoint
         }
 
         var services = context.RequestServices;
+        var limits = services.GetRequiredService<Limits.CallerLimits>();
+        if (limits.TryOpenStream(context, out var slot) is { } refusal)
+        {
+            return Limits.LimitReplies.Problem(context, refusal);
+        }
+
+        using var held = slot;
+        var mcpOptions = services.GetRequiredService<IOptions<McpHttpOptions>>().Value;
+        Limits.KestrelLimits.ForStream(context, services.GetRequiredService<IOptions<Hosting.ServerOptions>>().Value.Limits, mcpOptions.StreamStallTimeout);
         var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EventStreamEndpoint).FullName!);
@@ -61,7 +70,7 @@ internal static partial class EventStreamEndpoint
             await PumpAsync(
                 context.Response.Body, store, services.GetRequiredService<RecentEvents>(), services.GetRequiredService<CommitSignal>(),
                 services.GetRequiredService<TimeProvider>(),
-                services.GetRequiredService<IOptions<McpHttpOptions>>().Value.KeepAliveInterval,
+                mcpOptions.KeepAliveInterval,
                 services.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions,
                 position, channel, Security.Caller.Of(context), services.GetRequiredService<Security.SessionAccess>(), stop.Token);
         }

@@ -48,6 +48,7 @@ public static partial class EventBusApp
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            Limits.KestrelLimits.Apply(kestrel.Limits, options.Limits);
             void Endpoint(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen)
             {
                 if (certificate is not null)

@@ -64,6 +64,7 @@ public static class EventBusServices
 
         services.AddWebhooks(section);
         services.AddIngest(section);
+        services.AddSingleton<Limits.CallerLimits>();
         services.AddSingleton<ToolRegistry>();
         services.AddSingleton<McpServerOptions>(sp => McpServerSetup.Create(sp.GetRequiredService<ToolRegistry>()));
         services.AddSingleton<McpToolDispatcher>();

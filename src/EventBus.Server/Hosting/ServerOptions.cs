@@ -39,6 +39,9 @@ public sealed class ServerOptions
     /// <summary>HTTPS with a PEM certificate, when not behind a TLS proxy (e.g. <c>tailscale serve</c>).</summary>
     public TlsOptions Tls { get; set; } = new();
 
+    /// <summary>Per-caller rate limits and caps, and Kestrel's request limits (<c>EventBus:Limits</c>).</summary>
+    public Limits.LimitsOptions Limits { get; set; } = new();
+
     /// <summary>True when <see cref="Host"/> is a loopback address or name.</summary>
     public bool IsLoopback =>
         Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
@@ -83,6 +86,8 @@ internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<
         {
             errors.Add($"EventBus:MaxRequestBodyBytes must be between 1024 and 268435456 (got {options.MaxRequestBodyBytes}).");
         }
+
+        ValidateLimits(options.Limits, errors);
 
         var b = bus.Value;
         if (b.MaxPayloadBytes < 1 || b.MaxPayloadBytes > options.MaxRequestBodyBytes / 2)
@@ -144,5 +149,55 @@ internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateLimits(Limits.LimitsOptions l, List<string> errors)
+    {
+        foreach (var (key, value, max) in new[]
+                 {
+                     ("PublishPerSecond", l.PublishPerSecond, 1_000_000), ("RegisterPerMinute", l.RegisterPerMinute, 1_000_000),
+                     ("MaxSessionsPerCaller", l.MaxSessionsPerCaller, 1_000_000), ("MaxStreamsPerCaller", l.MaxStreamsPerCaller, 1_000_000),
+                     ("MinDataRateBytesPerSecond", l.MinDataRateBytesPerSecond, 1_000_000_000),
+                 })
+        {
+            if (value < 0 || value > max)
+            {
+                errors.Add($"EventBus:Limits:{key} must be between 0 (no limit) and {max} (got {value}).");
+            }
+        }
+
+        if (l.PublishPerSecond > 0 && l.PublishBurst is < 1 or > 10_000_000)
+        {
+            errors.Add($"EventBus:Limits:PublishBurst must be between 1 and 10000000 (got {l.PublishBurst}).");
+        }
+
+        if (l.RegisterPerMinute > 0 && l.RegisterBurst is < 1 or > 1_000_000)
+        {
+            errors.Add($"EventBus:Limits:RegisterBurst must be between 1 and 1000000 (got {l.RegisterBurst}).");
+        }
+
+        if (l.MaxRequestHeaderBytes is < 4096 or > 1024 * 1024)
+        {
+            errors.Add($"EventBus:Limits:MaxRequestHeaderBytes must be between 4096 and 1048576 (got {l.MaxRequestHeaderBytes}).");
+        }
+
+        if (l.MaxRequestHeaderCount is < 16 or > 10_000)
+        {
+            errors.Add($"EventBus:Limits:MaxRequestHeaderCount must be between 16 and 10000 (got {l.MaxRequestHeaderCount}).");
+        }
+
+        foreach (var (key, value) in new[] { ("RequestHeadersTimeout", l.RequestHeadersTimeout), ("KeepAliveTimeout", l.KeepAliveTimeout) })
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                errors.Add($"EventBus:Limits:{key} must be positive, in [d.]hh:mm:ss (got {value}).");
+            }
+        }
+
+        // Kestrel checks data rates on a one-second heartbeat, and needs a grace period longer than it.
+        if (l.MinDataRateBytesPerSecond > 0 && l.MinDataRateGracePeriod <= TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"EventBus:Limits:MinDataRateGracePeriod must be longer than 1 second while EventBus:Limits:MinDataRateBytesPerSecond is on (got {l.MinDataRateGracePeriod}).");
+        }
     }
 }

@@ -14,7 +14,7 @@ internal static class JsonRpcReplies
     // Not part of the MCP standard; the TypeScript SDK uses it for transport-level refusals, so clients know it.
     public const int ServerError = -32000;
 
-    public static Task WriteErrorAsync(HttpContext context, int status, int code, string message, RequestId? id = null)
+    public static Task WriteErrorAsync(HttpContext context, int status, int code, string message, RequestId? id = null, JsonNode? data = null)
     {
         var body = new JsonObject
         {
@@ -22,6 +22,11 @@ internal static class JsonRpcReplies
             ["id"] = id is { } requestId ? JsonSerializer.SerializeToNode(requestId, McpJson.Options) : null,
             ["error"] = new JsonObject { ["code"] = code, ["message"] = message },
         };
+        if (data is not null)
+        {
+            body["error"]!["data"] = data;
+        }
+
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);

@@ -16,6 +16,8 @@ internal sealed partial class McpHttpHandler(
     McpSessionStore sessions,
     McpToolDispatcher tools,
     Push.PushService push,
+    Limits.CallerLimits limits,
+    IOptions<Hosting.ServerOptions> serverOptions,
     IOptions<McpHttpOptions> options,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
@@ -75,9 +77,16 @@ internal sealed partial class McpHttpHandler(
         {
             if (message is JsonRpcRequest { Method: "initialize" })
             {
-                var created = sessions.Create();
+                if (limits.TryOpenSession(context, out var slot) is { } refusal)
+                {
+                    await Limits.LimitReplies.WriteJsonRpcAsync(context, refusal, ((JsonRpcRequest)message).Id);
+                    return;
+                }
+
+                var created = sessions.Create(slot);
                 if (created is null)
                 {
+                    slot.Dispose();
                     await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, JsonRpcReplies.ServerError,
                         $"Too many MCP sessions are open (EventBus:Mcp:MaxSessions = {options.Value.MaxSessions}); try again later.");
                     return;
@@ -145,6 +154,13 @@ internal sealed partial class McpHttpHandler(
             return;
         }
 
+        if (limits.TryOpenStream(context, out var streamSlot) is { } refusal)
+        {
+            await Limits.LimitReplies.WriteJsonRpcAsync(context, refusal);
+            return;
+        }
+
+        using var held = streamSlot;
         var stream = new SessionEventStream(options.Value.StreamQueueCapacity, context.Abort)
         {
             ResumeAfter = EventBus.Core.Events.Cursor.TryParse(context.Request.Headers["Last-Event-ID"].ToString(), out var last) ? last : null,
@@ -160,6 +176,7 @@ internal sealed partial class McpHttpHandler(
         {
             // A bound session first receives what it missed since its push cursor, then live events.
             push.Attach(session);
+            Limits.KestrelLimits.ForStream(context, serverOptions.Value.Limits, options.Value.StreamStallTimeout);
             context.Response.Headers[SessionHeader] = session.Id;
             PrepareEventStream(context);
             await context.Response.Body.FlushAsync(context.RequestAborted);

@@ -34,6 +34,9 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
 
     public Task RunTask { get; private set; } = Task.CompletedTask;
 
+    /// <summary>This session's place under its caller's session cap, released when it closes.</summary>
+    public IDisposable? CallerSlot { get; init; }
+
     /// <summary>The open GET stream, if any.</summary>
     public SessionEventStream? Stream => Volatile.Read(ref _stream);
 
@@ -96,6 +99,7 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
             return;
         }
 
+        CallerSlot?.Dispose();
         await _lifetime.CancelAsync();
         Stream?.Complete();
         await transport.DisposeAsync();

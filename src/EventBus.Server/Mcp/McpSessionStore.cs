@@ -22,8 +22,11 @@ internal sealed partial class McpSessionStore(
 
     public bool TryGet(string id, out McpHttpSession session) => _sessions.TryGetValue(id, out session!);
 
-    /// <summary>Opens a session, or returns null when the session cap is reached.</summary>
-    public McpHttpSession? Create()
+    /// <summary>
+    /// Opens a session, or returns null when the session cap is reached. The session holds <paramref name="callerSlot"/>
+    /// (its place under the caller's cap) and releases it when it closes.
+    /// </summary>
+    public McpHttpSession? Create(IDisposable? callerSlot = null)
     {
         if (_sessions.Count >= options.Value.MaxSessions)
         {
@@ -33,7 +36,7 @@ internal sealed partial class McpSessionStore(
         var id = NewId();
         var transport = new StreamableHttpServerTransport(loggerFactory) { SessionId = id };
         var server = McpServer.Create(transport, serverOptions, loggerFactory, services);
-        var session = new McpHttpSession(id, transport, server, time);
+        var session = new McpHttpSession(id, transport, server, time) { CallerSlot = callerSlot };
         session.Bound += push.Attach;
         // The transport's inbound channel holds one message: the server must be reading before the first POST.
         session.Start();

@@ -13,7 +13,12 @@ namespace EventBus.Server.Mcp;
 /// Bad params get a precise -32602 where the SDK said only "An error occurred."
 /// </summary>
 internal sealed partial class McpToolDispatcher(
-    ToolRegistry tools, Security.SessionAccess access, IOptions<McpHttpOptions> options, TimeProvider time, ILogger<McpToolDispatcher> logger)
+    ToolRegistry tools,
+    Security.SessionAccess access,
+    Limits.CallerLimits limits,
+    IOptions<McpHttpOptions> options,
+    TimeProvider time,
+    ILogger<McpToolDispatcher> logger)
 {
     private static readonly ReadOnlyMemory<byte> KeepAlive = ": keepalive\n\n"u8.ToArray();
 
@@ -53,6 +58,20 @@ internal sealed partial class McpToolDispatcher(
             await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status403Forbidden, JsonRpcReplies.ServerError,
                 $"Forbidden: {name} needs a token with the {Core.Security.TokenSecrets.ScopeName(needs)} scope; {caller.Describe()} does not have it.",
                 request.Id);
+            return;
+        }
+
+        // /mcp is one endpoint for every tool: the per-caller rates are asked here, where the tool's name is known
+        // (after the scope check, so a refused call does not use up the caller's budget).
+        var refusal = name switch
+        {
+            "publish_event" => limits.TryPublish(context),
+            "register_session" => limits.TryRegister(context),
+            _ => null,
+        };
+        if (refusal is not null)
+        {
+            await Limits.LimitReplies.WriteJsonRpcAsync(context, refusal, request.Id);
             return;
         }
 

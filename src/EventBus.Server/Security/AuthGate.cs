@@ -11,9 +11,6 @@ namespace EventBus.Server.Security;
 /// </summary>
 internal sealed class AuthGate(RequestDelegate next, TokenAuthenticator authenticator)
 {
-    /// <summary>The claim carrying the token id (used by per-caller limits).</summary>
-    public const string TokenIdClaim = "eventbus_token_id";
-
     public async Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
@@ -44,7 +41,7 @@ internal sealed class AuthGate(RequestDelegate next, TokenAuthenticator authenti
         var caller = new Caller(token);
         caller.Attach(context);
         context.User = new ClaimsPrincipal(new ClaimsIdentity(
-            [new Claim(TokenIdClaim, token.TokenId), new Claim(ClaimTypes.Name, token.Name), new Claim(ClaimTypes.Role, TokenSecrets.ScopeName(token.Scope))],
+            [new Claim(Hosting.CallerKey.TokenIdClaim, token.TokenId), new Claim(ClaimTypes.Name, token.Name), new Claim(ClaimTypes.Role, TokenSecrets.ScopeName(token.Scope))],
             authenticationType: "Bearer"));
 
         // REST publishing needs the publish scope; everything else under /api/v1 reads. (/mcp checks per tool.)

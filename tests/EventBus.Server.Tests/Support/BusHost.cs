@@ -50,6 +50,10 @@ internal sealed class BusHost : IAsyncDisposable
     public static Task<BusHost> StartAsync(Action<IServiceCollection> services, params string[] extraArgs) =>
         StartInAsync(NewDirectory(), false, services, extraArgs);
 
+    /// <summary>Starts with some services replaced, optionally on the manual clock.</summary>
+    public static Task<BusHost> StartAsync(bool manualTime, Action<IServiceCollection> services, params string[] extraArgs) =>
+        StartInAsync(NewDirectory(), manualTime, services, extraArgs);
+
     /// <summary>Starts on the data in <paramref name="directory"/> (created if missing): a restart when it exists.</summary>
     public static Task<BusHost> StartInAsync(string directory, bool manualTime = false, params string[] extraArgs) =>
         StartInAsync(directory, manualTime, null, extraArgs);

@@ -42,10 +42,15 @@ PORT=18080
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/eventbus-netns.XXXXXX")"
 SERVER_PID=""
 cleanup() {
-    [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    local status=$?
+    if [[ -n "$SERVER_PID" ]]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
     ip netns del "$NS_BUS" 2>/dev/null || true
     ip netns del "$NS_CLIENT" 2>/dev/null || true
     rm -rf "$WORK"
+    exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

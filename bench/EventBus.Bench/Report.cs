@@ -180,7 +180,7 @@ internal static class Report
             samples);
     }
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         if (values.Count == 0)
         {

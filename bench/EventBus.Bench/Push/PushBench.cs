@@ -99,7 +99,7 @@ internal sealed class PushBench(BenchOptions options)
                 }
             }
 
-            return Latencies(sent, listeners.Select(l => l.Arrivals).ToList()) with { ReplyP50Ms = Median(replies) };
+            return Latencies(sent, listeners.Select(l => l.Arrivals).ToList()) with { ReplyP50Ms = Report.Median(replies) };
         }
         finally
         {
@@ -141,7 +141,7 @@ internal sealed class PushBench(BenchOptions options)
                 }
             }
 
-            return Latencies(sent, consumers.Select(c => c.Arrivals).ToList()) with { ReplyP50Ms = Median(replies) };
+            return Latencies(sent, consumers.Select(c => c.Arrivals).ToList()) with { ReplyP50Ms = Report.Median(replies) };
         }
         finally
         {
@@ -369,9 +369,9 @@ internal sealed class PushBench(BenchOptions options)
             await Phase.RunRoundsAsync(phases, options.Warmup, options.Duration, options.Repetitions, cancellationToken);
             return phases.Select(p => new BatchResult(
                 p.Key, p.Title, p.Clients, size,
-                Median(p.Samples.Select(s => s.OpsPerSecond * size).ToList()),
-                Median(p.Samples.Select(s => s.P50Ms).ToList()),
-                Median(p.Samples.Select(s => s.P99Ms).ToList()),
+                Report.Median(p.Samples.Select(s => s.OpsPerSecond * size).ToList()),
+                Report.Median(p.Samples.Select(s => s.P50Ms).ToList()),
+                Report.Median(p.Samples.Select(s => s.P99Ms).ToList()),
                 p.Samples.Sum(s => s.Errors),
                 p.Samples.Select(s => s.FirstError).FirstOrDefault(e => e is not null),
                 p.Samples.Select(s => s.OpsPerSecond * size).ToList())).ToList();
@@ -448,27 +448,15 @@ internal sealed class PushBench(BenchOptions options)
     }
 
     private static LatencySummary Summarize(List<LatencySample> rounds) => new(
-        Median(rounds.Select(r => r.P50Ms).ToList()), Median(rounds.Select(r => r.P99Ms).ToList()), rounds.Max(r => r.MaxMs),
-        Median(rounds.Select(r => r.ReplyP50Ms).ToList()));
+        Report.Median(rounds.Select(r => r.P50Ms).ToList()), Report.Median(rounds.Select(r => r.P99Ms).ToList()), rounds.Max(r => r.MaxMs),
+        Report.Median(rounds.Select(r => r.ReplyP50Ms).ToList()));
 
     private static RunSummary Summarize(List<RunSample> rounds) => new(
-        Median(rounds.Select(r => r.OpsPerSecond).ToList()), Median(rounds.Select(r => r.P50Ms).ToList()),
-        Median(rounds.Select(r => r.P99Ms).ToList()), rounds.Max(r => r.MaxMs));
+        Report.Median(rounds.Select(r => r.OpsPerSecond).ToList()), Report.Median(rounds.Select(r => r.P50Ms).ToList()),
+        Report.Median(rounds.Select(r => r.P99Ms).ToList()), rounds.Max(r => r.MaxMs));
 
     private static double Percentile(List<double> sorted, double p) =>
         sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
-
-    private static double Median(List<double> values)
-    {
-        if (values.Count == 0)
-        {
-            return 0;
-        }
-
-        values.Sort();
-        var mid = values.Count / 2;
-        return values.Count % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-    }
 
     /// <summary>The server's resident set (VmRSS), in MB; 0 when unknown.</summary>
     private static double ResidentMegabytes(int? pid)

@@ -2,6 +2,7 @@
 // package: its bin/ goes first on PATH for these child processes only.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { NODE22_BIN_DIR, TIMEOUT_MS } from './bus.mjs';
 
@@ -35,3 +36,12 @@ export function runNode22(args, { env = process.env, cwd, timeoutMs = 4 * TIMEOU
 
 /** Strips ANSI colour codes so assertions and failure messages read plainly. */
 export const plain = (text) => text.replace(/\x1b\[[0-9;]*m/g, '');
+
+/** Finds files under dir whose path contains `needle` (Claude Code keeps per-server MCP logs under ~/.cache). */
+export async function findFiles(dir, needle) {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? e.path, e.name))
+    .filter((p) => p.includes(needle));
+}

@@ -5,13 +5,13 @@
 // way Claude Code's own approval prompt records it.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { E2E_DIR, MCP_URL, TIMEOUT_MS } from '../lib/bus.mjs';
-import { plain, runNode22 } from '../lib/spawn.mjs';
+import { findFiles, plain, runNode22 } from '../lib/spawn.mjs';
 
 const CLAUDE = join(E2E_DIR, 'node_modules', '@anthropic-ai', 'claude-code', 'cli-wrapper.cjs');
 const ROOT = join(E2E_DIR, '..', '..');
@@ -39,14 +39,6 @@ function run(file, args, { env, cwd }) {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-}
-
-async function findFiles(dir, needle) {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath ?? e.path, e.name))
-    .filter((p) => p.includes(needle));
 }
 
 describe('Claude Code: eventbus setup claude, then claude mcp list', () => {

@@ -2,13 +2,13 @@
 // `mcp list` connects to each configured server (initialize + tools) and needs no API key or model. It exits 0 even
 // when a server fails, so the test reads its output; a second entry on a closed port proves the check can fail.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { E2E_DIR, MCP_URL } from '../lib/bus.mjs';
-import { plain, runNode22 } from '../lib/spawn.mjs';
+import { findFiles, plain, runNode22 } from '../lib/spawn.mjs';
 
 // The launcher that finds the platform's native binary; works whether or not npm ran the package's postinstall.
 const CLAUDE = join(E2E_DIR, 'node_modules', '@anthropic-ai', 'claude-code', 'cli-wrapper.cjs');
@@ -23,15 +23,6 @@ function closedPort() {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** Finds files under dir whose path contains `needle` (Claude Code keeps per-server MCP logs under ~/.cache). */
-async function findFiles(dir, needle) {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath ?? e.path, e.name))
-    .filter((p) => p.includes(needle));
 }
 
 describe('Claude Code: claude mcp list', () => {

@@ -38,8 +38,24 @@ internal sealed class SessionAccess(IEventStore store)
             return null;
         }
 
-        var session = await store.GetSessionAsync(sessionId, cancellationToken);
-        if (session is null || session.OwnerTokenId == caller.TokenId)
+        // Owners never change once set: a known one answers without a read (this is on every publish of a token).
+        string? owner;
+        if (!_owners.TryGetValue(sessionId, out owner))
+        {
+            var session = await store.GetSessionAsync(sessionId, cancellationToken);
+            if (session is null)
+            {
+                return null; // The tool itself says the session does not exist.
+            }
+
+            owner = session.OwnerTokenId;
+            if (owner is not null)
+            {
+                _owners[sessionId] = owner;
+            }
+        }
+
+        if (owner == caller.TokenId)
         {
             return null;
         }

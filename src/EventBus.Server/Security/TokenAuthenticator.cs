@@ -47,7 +47,11 @@ internal sealed class TokenAuthenticator(ITokenStore tokens, IOptions<ServerOpti
         else
         {
             token = await tokens.FindTokenByHashAsync(hash, cancellationToken);
-            _byHash[hash] = (token, time.GetTimestamp());
+            if (token is not null)
+            {
+                // Only real tokens are cached: guessed ones would otherwise grow the cache without bound.
+                _byHash[hash] = (token, time.GetTimestamp());
+            }
         }
 
         var now = time.GetUtcNow();

@@ -6,6 +6,7 @@ using EventBus.Core.Security;
 using EventBus.Server.Hosting;
 using EventBus.Server.Security;
 using EventBus.Server.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -296,6 +297,50 @@ public sealed class AuthTests : IAsyncLifetime
         (await http.GetAsync("/api/v1/events")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "ebt_ops-secret");
         (await http.GetAsync("/api/v1/events")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task InsecureNoAuth_OnANetworkBind_WarnsAtStartAndEveryMinute_AndStopsOnceATokenExists()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var host = await BusHost.StartAsync(
+            true, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs), "--host", "0.0.0.0", "--insecure-no-auth");
+        int Warnings() => logs.Messages.Count(m => m.StartsWith("INSECURE: listening on 0.0.0.0:", StringComparison.Ordinal));
+        await Waiting.UntilAsync(() => Task.FromResult(Warnings() == 1));
+
+        host.Time!.Advance(TimeSpan.FromMinutes(1));
+        await Waiting.UntilAsync(() => Task.FromResult(Warnings() == 2));
+
+        await host.Service<ITokenStore>().CreateTokenAsync(
+            new AccessToken(TokenSecrets.NewId(), "ops", TokenSecrets.Hash("ebt_x"), TokenScope.Admin, null, DateTimeOffset.UtcNow, null, null),
+            TestTimeouts.Token());
+        host.Service<TokenAuthenticator>().Invalidate();
+        host.Time.Advance(TimeSpan.FromMinutes(1));
+        await Task.Delay(200);
+        Warnings().Should().Be(2, "with a token the bus is no longer open, so there is nothing to warn about");
+    }
+
+    /// <summary>Collects formatted log messages.</summary>
+    private sealed class CapturingLoggerProvider : Microsoft.Extensions.Logging.ILoggerProvider
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Messages { get; } = new();
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(Messages);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(System.Collections.Concurrent.ConcurrentQueue<string> messages) : Microsoft.Extensions.Logging.ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+            public void Log<TState>(
+                Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+                Func<TState, Exception?, string> formatter) => messages.Enqueue(formatter(state, exception));
+        }
     }
 
     private const string Initialize =

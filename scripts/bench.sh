@@ -9,7 +9,7 @@
 # 1/10/100 subscribers next to Redis Streams (XREAD BLOCK woken by XADD), publisher latency next to a stuck subscriber,
 # 1,000 idle sessions' memory, and REST batch publish next to SQLite's own batched insert.
 #
-# Knobs (environment): BENCH_PARTS (default "run push webhooks") which parts to run; BENCH_EVENTS (default 1000000) events
+# Knobs (environment): BENCH_PARTS (default "run push webhooks auth") which parts to run; BENCH_EVENTS (default 1000000) events
 # seeded for the read phases; BENCH_QUICK=1 for a short development run (1 s phases, 1 round, 100,000 events); BENCH_ARGS extra options for `EventBus.Bench run`
 # (e.g. "--duration 5 --reps 7", "--clients 16", "--payload-bytes 512", "--no-diagnostics"); BENCH_PUSH_ARGS extra
 # options for `EventBus.Bench push` (e.g. "--push-sizes 1,10", "--idle-sessions 2000", "--push-events 5000").
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 DOTNET=${DOTNET:-dotnet}
 EVENTS=${BENCH_EVENTS:-1000000}
-PARTS=${BENCH_PARTS:-run push webhooks}
+PARTS=${BENCH_PARTS:-run push webhooks auth}
 RUN_ARGS=()
 PUSH_ARGS=(--warmup 3 --duration 3 --reps 3)
 if [[ "${BENCH_QUICK:-}" == 1 ]]; then
@@ -174,4 +174,29 @@ if [[ " $PARTS " == *" webhooks "* ]]; then
     WEBHOOK_ARGS+=(${BENCH_WEBHOOK_ARGS:-})
     EVENTBUS_ALLOW_PRIVATE_WEBHOOKS=true start_eventbus webhooks "$WORK/webhooks.db"
     "$DOTNET" "$BENCH_DLL" webhooks --mcp "$EB_URL/mcp" --out bench/results "${WEBHOOK_ARGS[@]}"
+fi
+
+# --- Auth -------------------------------------------------------------------------------------------------------------
+# What tokens cost the hot path: publish x8 through MCP against a bus without tokens and one where every request
+# carries and is checked for a token, in interleaved rounds (rate limits off on both, so only authentication differs).
+# Results: the rounds' publish x8 lines, and each run's JSON under bench/results/auth-*.
+if [[ " $PARTS " == *" auth "* ]]; then
+    CLI_BIN=$BIN/EventBus.Cli/release/eventbus
+    AUTH_TOKEN=$("$CLI_BIN" token create --name bench --scope publish --db "$WORK/auth.db" 2>/dev/null)
+    EventBus__Limits__PublishPerSecond=0 start_eventbus open "$WORK/open.db"
+    OPEN_URL=$EB_URL OPEN_PID=$EB_PID
+    EventBus__Limits__PublishPerSecond=0 start_eventbus auth "$WORK/auth.db"
+    AUTH_URL=$EB_URL AUTH_PID=$EB_PID
+    ROUNDS=5
+    [[ "${BENCH_QUICK:-}" == 1 ]] && ROUNDS=1
+    # Round 0 warms both servers up (tiered JIT needs ~10 s of load) and is not reported.
+    for round in $(seq 0 "$ROUNDS"); do
+        for side in open auth; do
+            if [[ $side == open ]]; then url=$OPEN_URL pid=$OPEN_PID extra=(); else url=$AUTH_URL pid=$AUTH_PID extra=(--token "$AUTH_TOKEN"); fi
+            line=$("$DOTNET" "$BENCH_DLL" run --mcp "$url/mcp" --server-pid "$pid" --only "publish x8" --no-diagnostics \
+                --warmup 3 --duration 3 --reps 1 --scratch "$WORK" --out "bench/results/auth-$side" "${extra[@]}" 2>/dev/null |
+                grep '^  publish x8' || true)
+            [[ $round == 0 ]] || echo "auth round $round $side: ${line:-(no result)}"
+        done
+    done
 fi

@@ -135,6 +135,7 @@ internal sealed class BenchOptions
                 case "--idle-sessions": options.IdleSessions = Int(name, value, 1); break;
                 case "--batch-size": options.BatchSize = Int(name, value, 1); break;
                 case "--batch-clients": options.BatchClients = Int(name, value, 1); break;
+                case "--token": EventBus.Bench.Clients.McpSession.BearerToken = value; break;
                 case "--db": options.Db = value; break;
                 case "--events": options.Events = Int(name, value, 1); break;
                 case "--only": options.Only = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;

@@ -43,9 +43,17 @@ internal sealed class McpSession : IAsyncDisposable
             DefaultRequestVersion = HttpVersion.Version11,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
+        if (BearerToken is { Length: > 0 } token)
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
         _http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
         _http.DefaultRequestHeaders.Accept.ParseAdd("text/event-stream");
     }
+
+    /// <summary>Sent as <c>Authorization: Bearer</c> by every session (<c>--token</c>: a bus that requires tokens).</summary>
+    public static string? BearerToken { get; set; }
 
     /// <summary>The <c>/mcp</c> URL.</summary>
     public Uri Endpoint => _endpoint;

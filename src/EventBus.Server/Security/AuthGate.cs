@@ -11,6 +11,8 @@ namespace EventBus.Server.Security;
 /// </summary>
 internal sealed class AuthGate(RequestDelegate next, TokenAuthenticator authenticator)
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<AccessToken, (Caller Caller, ClaimsPrincipal Principal)> _principals = new();
+
     public async Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
@@ -38,11 +40,12 @@ internal sealed class AuthGate(RequestDelegate next, TokenAuthenticator authenti
             return;
         }
 
-        var caller = new Caller(token);
+        // One caller and principal per token, made once (nothing mutates them): no allocations per request.
+        var (caller, principal) = _principals.GetOrAdd(token, static t => (new Caller(t), new ClaimsPrincipal(new ClaimsIdentity(
+            [new Claim(Hosting.CallerKey.TokenIdClaim, t.TokenId), new Claim(ClaimTypes.Name, t.Name), new Claim(ClaimTypes.Role, TokenSecrets.ScopeName(t.Scope))],
+            authenticationType: "Bearer"))));
         caller.Attach(context);
-        context.User = new ClaimsPrincipal(new ClaimsIdentity(
-            [new Claim(Hosting.CallerKey.TokenIdClaim, token.TokenId), new Claim(ClaimTypes.Name, token.Name), new Claim(ClaimTypes.Role, TokenSecrets.ScopeName(token.Scope))],
-            authenticationType: "Bearer"));
+        context.User = principal;
 
         // REST publishing needs the publish scope; everything else under /api/v1 reads. (/mcp checks per tool.)
         if (api && HttpMethods.IsPost(context.Request.Method) && !caller.Has(TokenScope.Publish))

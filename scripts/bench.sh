@@ -7,7 +7,8 @@
 #
 # Then the push bench (`EventBus.Bench push`) on a third, fresh server: publish → notification-handler latency at
 # 1/10/100 subscribers next to Redis Streams (XREAD BLOCK woken by XADD), publisher latency next to a stuck subscriber,
-# 1,000 idle sessions' memory, and REST batch publish next to SQLite's own batched insert.
+# 1,000 idle sessions' memory, and REST batch publish next to SQLite's own batched insert. Then webhooks (delivery
+# rate and latency, publish with webhooks registered) and auth (publish with and without a token checked per request).
 #
 # Knobs (environment): BENCH_PARTS (default "run push webhooks auth") which parts to run; BENCH_EVENTS (default 1000000) events
 # seeded for the read phases; BENCH_QUICK=1 for a short development run (1 s phases, 1 round, 100,000 events); BENCH_ARGS extra options for `EventBus.Bench run`

@@ -61,6 +61,24 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task Ingest_CountsAsPublishing_429WithRetryAfter_ThenRecovers()
+    {
+        await using var host = await StartAsync("--EventBus:Limits:PublishPerSecond=1", "--EventBus:Limits:PublishBurst=2");
+        async Task<HttpResponseMessage> IngestAsync(int n) => await host.Http.PostAsync(
+            "/api/v1/ingest/alerts:test", new StringContent($$"""{"alert":"disk full","n":{{n}}}""", System.Text.Encoding.UTF8, "application/json"));
+
+        (await IngestAsync(1)).StatusCode.Should().Be(HttpStatusCode.Created);
+        (await IngestAsync(2)).StatusCode.Should().Be(HttpStatusCode.Created);
+        using (var refused = await IngestAsync(3))
+        {
+            await ShouldBeProblemRefusalAsync(refused, "publish", retryAfter: 1);
+        }
+
+        host.Time!.Advance(TimeSpan.FromSeconds(1));
+        (await IngestAsync(4)).StatusCode.Should().Be(HttpStatusCode.Created);
+    }
+
+    [Fact]
     public async Task Batch_CountsEachEvent_AndABatchLargerThanTheBurstLeavesTheBucketInDebt()
     {
         await using var host = await StartAsync("--EventBus:Limits:PublishPerSecond=1", "--EventBus:Limits:PublishBurst=3");

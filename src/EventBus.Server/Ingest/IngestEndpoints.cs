@@ -54,6 +54,7 @@ internal static class IngestEndpoints
         IngestAuthenticator authenticator,
         IOptions<IngestOptions> options,
         TimeProvider time,
+        Limits.CallerLimits limits,
         CancellationToken cancellationToken)
     {
         try
@@ -91,6 +92,13 @@ internal static class IngestEndpoints
             }
 
             return TypedResults.Problem(identity.Refusal, statusCode: identity.Status, title: "Forbidden");
+        }
+
+        // An ingested alert is a publish: the caller's publish rate applies (after authentication, so a stranger's
+        // refused requests use no one's budget).
+        if (limits.TryPublish(request.HttpContext) is { } limited)
+        {
+            return Limits.LimitReplies.Problem(request.HttpContext, limited);
         }
 
         var text = Encoding.UTF8.GetString(body);

@@ -34,15 +34,16 @@ internal static partial class ChannelServer
 
     public static async Task<int> RunAsync(BusEndpoint endpoint, ChannelSettings settings, TextWriter error, bool debug, CancellationToken cancellationToken)
     {
+        var time = TimeProvider.System;
         using var loggerFactory = LoggerFactory.Create(logging =>
         {
             logging.SetMinimumLevel(debug ? LogLevel.Debug : LogLevel.Information);
             logging.AddFilter("ModelContextProtocol", debug ? LogLevel.Debug : LogLevel.Warning);
-            logging.AddProvider(new StderrLoggerProvider(error));
+            logging.AddProvider(new StderrLoggerProvider(error, time));
         });
         var logger = loggerFactory.CreateLogger("eventbus channel");
         using var client = new BusClient(endpoint);
-        var pump = new ChannelPump(client, settings, TimeProvider.System, logger);
+        var pump = new ChannelPump(client, settings, time, logger);
         var tools = new ChannelTools(client, pump, settings, logger);
         var initialized = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -6,11 +6,13 @@ namespace EventBus.Cli.Channel;
 /// One plain line per log entry on stderr (<c>HH:mm:ss level: message</c>): stdout carries the MCP stream, and
 /// Claude Code keeps a stdio server's stderr in its MCP log.
 /// </summary>
-internal sealed class StderrLoggerProvider(TextWriter error) : ILoggerProvider
+internal sealed class StderrLoggerProvider(TextWriter error, TimeProvider time) : ILoggerProvider
 {
     private readonly Lock _gate = new();
 
     public ILogger CreateLogger(string categoryName) => new StderrLogger(this);
+
+    private DateTimeOffset Now => time.GetLocalNow();
 
     public void Dispose()
     {
@@ -42,7 +44,7 @@ internal sealed class StderrLoggerProvider(TextWriter error) : ILoggerProvider
                 LogLevel.Error => "error",
                 _ => "crit",
             };
-            var line = $"{DateTimeOffset.Now:HH:mm:ss} {level}: {formatter(state, exception)}";
+            var line = $"{provider.Now:HH:mm:ss} {level}: {formatter(state, exception)}";
             if (exception is not null)
             {
                 line += " — " + exception.Message;

@@ -36,7 +36,7 @@ internal static class TokenCommands
         var command = new Command("create", "Create a token and print it (once: only its hash is stored)") { name, scope, pattern, expires, db };
         command.SetAction(context, async run =>
         {
-            var now = DateTimeOffset.UtcNow;
+            var now = run.Context.Time.GetUtcNow();
             DateTimeOffset? expiry = null;
             if (run.Get(expires) is { } text)
             {
@@ -94,7 +94,7 @@ internal static class TokenCommands
         {
             await using var store = await OpenAsync(run, db);
             var tokens = await store.ListTokensAsync(run.CancellationToken);
-            var now = DateTimeOffset.UtcNow;
+            var now = run.Context.Time.GetUtcNow();
             if (run.Json)
             {
                 run.WriteJson(new JsonObject
@@ -140,7 +140,7 @@ internal static class TokenCommands
         command.SetAction(context, async run =>
         {
             await using var store = await OpenAsync(run, db);
-            if (!await store.RevokeTokenAsync(run.Get(which)!, DateTimeOffset.UtcNow, run.CancellationToken))
+            if (!await store.RevokeTokenAsync(run.Get(which)!, run.Context.Time.GetUtcNow(), run.CancellationToken))
             {
                 await run.Error.WriteLineAsync($"Failed: no usable token with id or name \"{run.Get(which)}\"");
                 return CliApp.Failed;

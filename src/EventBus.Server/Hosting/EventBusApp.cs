@@ -90,7 +90,7 @@ public static partial class EventBusApp
 
         var options = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
         var usableTokens = await app.Services.GetRequiredService<Core.Security.ITokenStore>()
-            .CountUsableTokensAsync(DateTimeOffset.UtcNow, cancellationToken);
+            .CountUsableTokensAsync(app.Services.GetRequiredService<TimeProvider>().GetUtcNow(), cancellationToken);
         if (!options.IsLoopback && usableTokens == 0 && !options.InsecureNoAuth)
         {
             throw new ConfigurationException(

@@ -103,16 +103,8 @@ internal sealed partial class McpHttpHandler(
             return;
         }
 
-        if (!sessions.TryGet(sessionId, out var session))
+        if (await OwnSessionAsync(context, sessionId) is not { } session)
         {
-            await SessionNotFoundAsync(context);
-            return;
-        }
-
-        if (session.TokenId != Security.Caller.Of(context).TokenId)
-        {
-            await Security.AuthGate.RefuseAsync(context, StatusCodes.Status403Forbidden, null,
-                "Forbidden: this MCP session was opened with another token; initialize your own session.");
             return;
         }
 
@@ -141,16 +133,8 @@ internal sealed partial class McpHttpHandler(
             return;
         }
 
-        if (!sessions.TryGet(sessionId, out var session))
+        if (await OwnSessionAsync(context, sessionId) is not { } session)
         {
-            await SessionNotFoundAsync(context);
-            return;
-        }
-
-        if (session.TokenId != Security.Caller.Of(context).TokenId)
-        {
-            await Security.AuthGate.RefuseAsync(context, StatusCodes.Status403Forbidden, null,
-                "Forbidden: this MCP session was opened with another token; initialize your own session.");
             return;
         }
 
@@ -209,10 +193,8 @@ internal sealed partial class McpHttpHandler(
             return;
         }
 
-        if (sessions.TryGet(sessionId, out var owned) && owned.TokenId != Security.Caller.Of(context).TokenId)
+        if (sessions.TryGet(sessionId, out var owned) && await RefusedAsForeignAsync(context, owned))
         {
-            await Security.AuthGate.RefuseAsync(context, StatusCodes.Status403Forbidden, null,
-                "Forbidden: this MCP session was opened with another token.");
             return;
         }
 
@@ -233,16 +215,8 @@ internal sealed partial class McpHttpHandler(
             return;
         }
 
-        if (!sessions.TryGet(sessionId, out var session))
+        if (await OwnSessionAsync(context, sessionId) is not { } session)
         {
-            await SessionNotFoundAsync(context);
-            return;
-        }
-
-        if (session.TokenId != Security.Caller.Of(context).TokenId)
-        {
-            await Security.AuthGate.RefuseAsync(context, StatusCodes.Status403Forbidden, null,
-                "Forbidden: this MCP session was opened with another token; initialize your own session.");
             return;
         }
 
@@ -328,6 +302,31 @@ internal sealed partial class McpHttpHandler(
         await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status400BadRequest, JsonRpcReplies.ServerError,
             $"Bad Request: unsupported MCP-Protocol-Version \"{version}\"; supported: {string.Join(", ", ProtocolVersions)}.");
         return false;
+    }
+
+    /// <summary>The session with this id, if it exists (else 404) and the request's token opened it (else 403).</summary>
+    private async Task<McpHttpSession?> OwnSessionAsync(HttpContext context, string sessionId)
+    {
+        if (!sessions.TryGet(sessionId, out var session))
+        {
+            await SessionNotFoundAsync(context);
+            return null;
+        }
+
+        return await RefusedAsForeignAsync(context, session) ? null : session;
+    }
+
+    /// <summary>An MCP session is usable only with the token that opened it: answers 403 and returns true otherwise.</summary>
+    private static async Task<bool> RefusedAsForeignAsync(HttpContext context, McpHttpSession session)
+    {
+        if (session.TokenId == Security.Caller.Of(context).TokenId)
+        {
+            return false;
+        }
+
+        await Security.AuthGate.RefuseAsync(context, StatusCodes.Status403Forbidden, null,
+            "Forbidden: this MCP session was opened with another token; initialize your own session.");
+        return true;
     }
 
     private static Task SessionNotFoundAsync(HttpContext context) =>

@@ -13,12 +13,15 @@ internal sealed class SessionAccess(IEventStore store)
 {
     private readonly ConcurrentDictionary<string, string> _owners = new(StringComparer.Ordinal);
 
-    /// <summary>The token that owns the session (null: unowned, or no such session).</summary>
-    public async ValueTask<string?> OwnerOfAsync(string sessionId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether the session exists, and the token that owns it (null: unowned). Owners never change once set, so a
+    /// known one answers without a read (this is on every publish of a token).
+    /// </summary>
+    private async ValueTask<(bool Exists, string? Owner)> LookupAsync(string sessionId, CancellationToken cancellationToken)
     {
         if (_owners.TryGetValue(sessionId, out var owner))
         {
-            return owner;
+            return (true, owner);
         }
 
         var session = await store.GetSessionAsync(sessionId, cancellationToken);
@@ -27,7 +30,7 @@ internal sealed class SessionAccess(IEventStore store)
             _owners[sessionId] = found;
         }
 
-        return session?.OwnerTokenId;
+        return (session is not null, session?.OwnerTokenId);
     }
 
     /// <summary>Null when the caller may act as the session (or it does not exist: the tool says so); else why not.</summary>
@@ -38,29 +41,10 @@ internal sealed class SessionAccess(IEventStore store)
             return null;
         }
 
-        // Owners never change once set: a known one answers without a read (this is on every publish of a token).
-        string? owner;
-        if (!_owners.TryGetValue(sessionId, out owner))
-        {
-            var session = await store.GetSessionAsync(sessionId, cancellationToken);
-            if (session is null)
-            {
-                return null; // The tool itself says the session does not exist.
-            }
-
-            owner = session.OwnerTokenId;
-            if (owner is not null)
-            {
-                _owners[sessionId] = owner;
-            }
-        }
-
-        if (owner == caller.TokenId)
-        {
-            return null;
-        }
-
-        return $"Forbidden: session {sessionId} belongs to another token; {caller.Describe()} may act only as its own sessions.";
+        var (exists, owner) = await LookupAsync(sessionId, cancellationToken);
+        return !exists || owner == caller.TokenId
+            ? null
+            : $"Forbidden: session {sessionId} belongs to another token; {caller.Describe()} may act only as its own sessions.";
     }
 
     /// <summary>Whether a non-admin caller may see this event (direct messages: only their recipient's and sender's owners).</summary>
@@ -71,8 +55,8 @@ internal sealed class SessionAccess(IEventStore store)
             return true;
         }
 
-        return await OwnerOfAsync(channel[ChannelName.DirectPrefix.Length..], cancellationToken) == token ||
-               await OwnerOfAsync(senderSessionId, cancellationToken) == token;
+        return (await LookupAsync(channel[ChannelName.DirectPrefix.Length..], cancellationToken)).Owner == token ||
+               (await LookupAsync(senderSessionId, cancellationToken)).Owner == token;
     }
 
     /// <summary>

@@ -42,11 +42,8 @@ public sealed class WebhookCommandTests(PrivateWebhooksBusFixture fixture) : ICl
 
         // Nothing listens on port 9: the first attempt fails at once, and the log shows it with its error.
         var text = "";
-        for (var i = 0; i < 100 && !text.Contains("attempt 1 at ", StringComparison.Ordinal); i++)
-        {
-            await Task.Delay(100);
-            text = (await cli.RunAsync("webhook", "deliveries", "--webhook", id)).Out;
-        }
+        await Waiting.UntilAsync(async () =>
+            (text = (await cli.RunAsync("webhook", "deliveries", "--webhook", id)).Out).Contains("attempt 1 at ", StringComparison.Ordinal));
 
         text.Should().MatchRegex(@"attempt 1 at \S+: no response \(.+\)");
     }

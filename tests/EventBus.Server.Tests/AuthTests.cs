@@ -315,8 +315,10 @@ public sealed class AuthTests : IAsyncLifetime
             new AccessToken(TokenSecrets.NewId(), "ops", TokenSecrets.Hash("ebt_x"), TokenScope.Admin, null, DateTimeOffset.UtcNow, null, null),
             TestTimeouts.Token());
         host.Service<TokenAuthenticator>().Invalidate();
-        host.Time.Advance(TimeSpan.FromMinutes(1));
-        await Task.Delay(200);
+
+        // The next pass, run here rather than on the clock so that its outcome is known when it returns.
+        var warning = host.App.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<InsecureWarningService>().Single();
+        await warning.RunOnceAsync(TestTimeouts.Token());
         Warnings().Should().Be(2, "with a token the bus is no longer open, so there is nothing to warn about");
     }
 

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { NODE22_BIN_DIR, TIMEOUT_MS } from './bus.mjs';
 
@@ -44,4 +45,21 @@ export async function findFiles(dir, needle) {
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath ?? e.path, e.name))
     .filter((p) => p.includes(needle));
+}
+
+/**
+ * The environment Claude Code runs in for a test: a temp HOME and nothing of whoever runs the tests (no settings,
+ * credentials or CLAUDE_* variables), no update checks or other network traffic.
+ */
+export function isolatedClaudeEnv(home, path = process.env.PATH ?? '') {
+  return {
+    PATH: path,
+    HOME: home,
+    TMPDIR: process.env.TMPDIR ?? tmpdir(),
+    LANG: 'C.UTF-8',
+    TERM: 'dumb',
+    NO_COLOR: '1',
+    DISABLE_AUTOUPDATER: '1',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+  };
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { E2E_DIR, MCP_URL, TIMEOUT_MS } from '../lib/bus.mjs';
-import { findFiles, plain, runNode22 } from '../lib/spawn.mjs';
+import { findFiles, isolatedClaudeEnv, plain, runNode22 } from '../lib/spawn.mjs';
 
 const CLAUDE = join(E2E_DIR, 'node_modules', '@anthropic-ai', 'claude-code', 'cli-wrapper.cjs');
 const ROOT = join(E2E_DIR, '..', '..');
@@ -58,14 +58,7 @@ describe('Claude Code: eventbus setup claude, then claude mcp list', () => {
     await chmod(join(bin, 'eventbus'), 0o755);
     // A minimal environment: nothing of whoever runs the tests leaks in (no CLAUDE_*, no EVENTBUS_* but the URL).
     env = {
-      PATH: [bin, process.env.PATH ?? ''].join(delimiter),
-      HOME: home,
-      TMPDIR: process.env.TMPDIR ?? tmpdir(),
-      LANG: 'C.UTF-8',
-      TERM: 'dumb',
-      NO_COLOR: '1',
-      DISABLE_AUTOUPDATER: '1',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      ...isolatedClaudeEnv(home, [bin, process.env.PATH ?? ''].join(delimiter)),
       DOTNET_CLI_TELEMETRY_OPTOUT: '1',
       DOTNET_NOLOGO: '1',
       ...(process.env.DOTNET_ROOT ? { DOTNET_ROOT: process.env.DOTNET_ROOT } : {}),

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { E2E_DIR, MCP_URL } from '../lib/bus.mjs';
-import { findFiles, plain, runNode22 } from '../lib/spawn.mjs';
+import { findFiles, isolatedClaudeEnv, plain, runNode22 } from '../lib/spawn.mjs';
 
 // The launcher that finds the platform's native binary; works whether or not npm ran the package's postinstall.
 const CLAUDE = join(E2E_DIR, 'node_modules', '@anthropic-ai', 'claude-code', 'cli-wrapper.cjs');
@@ -32,16 +32,7 @@ describe('Claude Code: claude mcp list', () => {
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'eventbus-claude-home-'));
     // A minimal environment: no settings, credentials or CLAUDE_* variables of whoever runs the tests leak in.
-    const env = {
-      PATH: process.env.PATH,
-      HOME: home,
-      TMPDIR: process.env.TMPDIR ?? tmpdir(),
-      LANG: 'C.UTF-8',
-      TERM: 'dumb',
-      NO_COLOR: '1',
-      DISABLE_AUTOUPDATER: '1',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    };
+    const env = isolatedClaudeEnv(home);
     // cwd is the temp HOME too, so no project .mcp.json of this repository is picked up.
     claude = (...args) => runNode22([CLAUDE, ...args], { env, cwd: home });
   });

@@ -139,6 +139,14 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, Event
                     new { request.Machine, request.ClientId }, w.Transaction);
                 if (existing is not null)
                 {
+                    // Checked here, in the transaction that would resume it, so no concurrent registration slips between
+                    // a check and the resume. An unowned session (from before the first token) is claimed.
+                    if (!request.MayResumeAnyOwner && existing.OwnerTokenId is { } owner && owner != request.OwnerTokenId)
+                    {
+                        var theirs = GetSession(w, existing.SessionId)!;
+                        return new RegisterOutcome(theirs, false, 0, 0) { OwnedByAnother = true };
+                    }
+
                     var tip = c.ExecuteScalar<long>(Sql.Tip, transaction: w.Transaction);
                     c.Execute(
                         """

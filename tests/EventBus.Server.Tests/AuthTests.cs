@@ -5,6 +5,7 @@ using System.Text.Json;
 using EventBus.Core.Security;
 using EventBus.Server.Hosting;
 using EventBus.Server.Security;
+using EventBus.Server.Tests.Security;
 using EventBus.Server.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol;
@@ -348,21 +349,10 @@ public sealed class AuthTests : IAsyncLifetime
     private const string Initialize =
         """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""";
 
-    private async Task<string> CreateTokenAsync(string name, TokenScope scope, DateTimeOffset? expires = null, string? pattern = null)
-    {
-        var secret = TokenSecrets.NewSecret();
-        await _host.Service<ITokenStore>().CreateTokenAsync(
-            new AccessToken(TokenSecrets.NewId(), name, TokenSecrets.Hash(secret), scope, pattern, DateTimeOffset.UtcNow, expires, null),
-            TestTimeouts.Token());
-        _host.Service<TokenAuthenticator>().Invalidate();
-        return secret;
-    }
+    private Task<string> CreateTokenAsync(string name, TokenScope scope, DateTimeOffset? expires = null, string? pattern = null) =>
+        _host.CreateTokenAsync(name, scope, expires, pattern);
 
-    private async Task<(McpClient Client, string Secret)> ConnectAsync(string name, TokenScope scope)
-    {
-        var secret = await CreateTokenAsync(name, scope);
-        return (await _host.ConnectAsync(token: secret), secret);
-    }
+    private Task<(McpClient Client, string Secret)> ConnectAsync(string name, TokenScope scope) => _host.ConnectWithTokenAsync(name, scope);
 
     /// <summary>A tools/call refused for its scope: HTTP 403, surfaced by the SDK client as an error; returns its message.</summary>
     private static async Task<string> ForbiddenAsync(McpClient client, string tool, object arguments)
@@ -376,12 +366,7 @@ public sealed class AuthTests : IAsyncLifetime
         return JsonDocument.Parse(body).RootElement.GetProperty("error").GetProperty("message").GetString()!;
     }
 
-    private HttpClient Api(string secret)
-    {
-        var http = new HttpClient { BaseAddress = _host.BaseUri, Timeout = TestTimeouts.Default };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-        return http;
-    }
+    private HttpClient Api(string secret) => _host.Api(secret);
 
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+    private static StringContent Json(string json) => TokenClients.Json(json);
 }

@@ -40,6 +40,25 @@ public class StoreTests
     }
 
     [Fact]
+    public async Task Register_AnotherTokensIdentity_IsRefusedInTheSameTransaction_AndWritesNothing()
+    {
+        await using var temp = await TempStore.CreateAsync();
+        var alice = await temp.Store.RegisterAsync(TempStore.Register("alice", clientId: "c1") with { OwnerTokenId = "tok-alice" }, None);
+        var tip = await temp.Store.GetTipAsync(None);
+
+        var mallory = await temp.Store.RegisterAsync(
+            TempStore.Register("mallory", clientId: "c1") with { OwnerTokenId = "tok-mallory", MayResumeAnyOwner = false }, None);
+
+        mallory.OwnedByAnother.Should().BeTrue();
+        (await temp.Store.GetTipAsync(None)).Should().Be(tip, "a refused registration writes no event");
+        (await temp.Store.GetSessionAsync(alice.Session.SessionId, None))!.Name.Should().Be("alice", "and renames nothing");
+        var owner = await temp.Store.RegisterAsync(
+            TempStore.Register("alice again", clientId: "c1") with { OwnerTokenId = "tok-alice", MayResumeAnyOwner = false }, None);
+        owner.Resumed.Should().BeTrue();
+        owner.Session.SessionId.Should().Be(alice.Session.SessionId);
+    }
+
+    [Fact]
     public async Task Initialize_DatabaseFromANewerVersion_IsRefusedWithAClearMessage()
     {
         await using var temp = await TempStore.CreateAsync();

@@ -1,6 +1,7 @@
 using System.Text;
 using EventBus.Core.Channels;
 using EventBus.Core.Events;
+using EventBus.Core.Security;
 using EventBus.Core.Sessions;
 using EventBus.Core.Store;
 
@@ -24,32 +25,39 @@ public sealed class BusService(
     /// <summary>The options in force.</summary>
     public BusOptions Options => options;
 
-    /// <summary><c>register_session</c>: a new session, or the one with the same (machine, client_id) resumed.</summary>
+    /// <summary>
+    /// <c>register_session</c>: a new session, or the one with the same (machine, client_id) resumed. The identity is made
+    /// canonical first (<see cref="SessionIdentity"/>); resuming a session another token owns is refused in the same
+    /// transaction that would resume it.
+    /// </summary>
     public async Task<object> RegisterSessionAsync(
-        string name, string? machine, string? cwd, string? clientId, CancellationToken cancellationToken, string? ownerTokenId = null)
+        string name, string? machine, string? cwd, string? clientId, Actor actor, CancellationToken cancellationToken)
     {
         Validate.Name(name, "name");
-        machine = string.IsNullOrWhiteSpace(machine) ? RepoName.Unknown : machine;
-        Validate.Name(machine, "machine");
+        var identity = SessionIdentity.From(machine, clientId, " (omit it to register a new session each time)");
         cwd ??= "";
-        Validate.MaxLength(cwd, BusOptions.MaxCwdLength, "cwd");
-        if (clientId is not null)
-        {
-            Validate.Name(clientId, "client_id");
-        }
+        Validate.Line(cwd, BusOptions.MaxCwdLength, "cwd");
 
         var now = Now();
         var newId = Guid.NewGuid().ToString();
         var registration = new NewEvent(
-            "session_registered", $"{name} started on {machine} in {cwd}", newId, now, ChannelName.All, null,
+            "session_registered", $"{name} started on {identity.Machine} in {cwd}", newId, now, ChannelName.All, null,
             SignalLevel.Lifecycle, null, null);
         var request = new RegisterRequest(
-            name, machine, cwd, RepoName.FromCwd(cwd), clientId, now, newId, () => DisplayIds.Next(Random.Shared), registration)
+            name, identity.Machine, cwd, RepoName.FromCwd(cwd), identity.ClientId, now, newId, () => DisplayIds.Next(Random.Shared),
+            registration)
         {
-            OwnerTokenId = ownerTokenId,
+            OwnerTokenId = actor.TokenId,
+            MayResumeAnyOwner = actor.IsAdmin,
         };
 
         var outcome = await store.RegisterAsync(request, cancellationToken);
+        if (outcome.OwnedByAnother)
+        {
+            throw new BusValidationException(
+                $"Forbidden: client_id \"{identity.ClientId}\" on machine \"{identity.Machine}\" is a session of another token.");
+        }
+
         var s = outcome.Session;
         var cursor = Cursor.Format(outcome.Cursor);
         var tip = outcome.Resumed
@@ -60,12 +68,14 @@ public sealed class BusService(
     }
 
     /// <summary><c>list_sessions</c>: live sessions, most recent heartbeat first.</summary>
-    public async Task<IReadOnlyList<SessionReply>> ListSessionsAsync(CancellationToken cancellationToken)
+    /// A session's <c>client_id</c> is shown only to a caller that may act as it: with it and the machine, anyone could
+    /// try to resume or end the session, so another token's is null.
+    public async Task<IReadOnlyList<SessionReply>> ListSessionsAsync(Actor actor, CancellationToken cancellationToken)
     {
         var now = Now();
         var sessions = await store.ListLiveSessionsAsync(cancellationToken);
         return sessions.Select(s => new SessionReply(
-                s.SessionId, s.DisplayId, s.Name, s.Machine, s.Repo, s.Cwd, s.ClientId,
+                s.SessionId, s.DisplayId, s.Name, s.Machine, s.Repo, s.Cwd, actor.MayActAs(s) ? s.ClientId : null,
                 Timestamps.ToWire(s.RegisteredAt), Timestamps.ToWire(s.LastHeartbeat),
                 Math.Round((now - s.RegisteredAt).TotalSeconds, 3),
                 ChannelName.ImpliedSubscriptions(s.SessionId, s.Repo, s.Machine)))
@@ -347,8 +357,12 @@ public sealed class BusService(
         };
     }
 
-    /// <summary><c>unregister_session</c>, by session id or by client id (and machine when several match).</summary>
-    public async Task<object> UnregisterAsync(string? sessionId, string? clientId, string? machine, CancellationToken cancellationToken)
+    /// <summary>
+    /// <c>unregister_session</c>, by session id or by client id (and machine when several match). Either way the session
+    /// found must be one <paramref name="actor"/> may act as: by client id, only the caller's own sessions are candidates.
+    /// </summary>
+    public async Task<object> UnregisterAsync(
+        string? sessionId, string? clientId, string? machine, Actor actor, CancellationToken cancellationToken)
     {
         Session? session;
         if (sessionId is not null)
@@ -362,24 +376,32 @@ public sealed class BusService(
         }
         else if (clientId is not null)
         {
-            Validate.Name(clientId, "client_id");
-            var matches = await store.FindByClientIdAsync(clientId, machine, cancellationToken);
-            var live = matches.Where(m => m.IsLive).ToList();
+            var identity = SessionIdentity.From(machine, clientId);
+            var lookupMachine = SessionIdentity.OptionalMachine(machine);
+            var matches = await store.FindByClientIdAsync(identity.ClientId!, lookupMachine, cancellationToken);
+            var mine = matches.Where(actor.MayActAs).ToList();
+            if (mine.Count == 0 && matches.Count > 0)
+            {
+                var theirs = matches.FirstOrDefault(m => m.IsLive) ?? matches[0];
+                throw new BusValidationException(actor.Refusal(theirs.SessionId));
+            }
+
+            var live = mine.Where(m => m.IsLive).ToList();
             if (live.Count > 1)
             {
                 return new BusError("Several sessions have this client_id; pass machine or session_id")
                 {
-                    Details = { ["client_id"] = clientId, ["machines"] = live.Select(m => m.Machine).ToList() },
+                    Details = { ["client_id"] = identity.ClientId, ["machines"] = live.Select(m => m.Machine).ToList() },
                 };
             }
 
-            session = live.Count == 1 ? live[0] : matches.FirstOrDefault();
+            session = live.Count == 1 ? live[0] : mine.FirstOrDefault();
             if (session is null)
             {
-                var details = new Dictionary<string, object?> { ["client_id"] = clientId };
-                if (machine is not null)
+                var details = new Dictionary<string, object?> { ["client_id"] = identity.ClientId };
+                if (lookupMachine is not null)
                 {
-                    details["machine"] = machine;
+                    details["machine"] = lookupMachine;
                 }
 
                 return new BusError("Session not found") { Details = details };
@@ -388,6 +410,11 @@ public sealed class BusService(
         else
         {
             return new BusError("Must provide either session_id or client_id");
+        }
+
+        if (!actor.MayActAs(session))
+        {
+            throw new BusValidationException(actor.Refusal(session.SessionId));
         }
 
         if (session.DeletedAt is not null)

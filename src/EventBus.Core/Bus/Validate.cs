@@ -12,7 +12,18 @@ internal static class Validate
             throw new BusValidationException($"{parameter} must not be empty.");
         }
 
-        MaxLength(value, BusOptions.MaxNameLength, parameter);
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw new BusValidationException($"{parameter} must not be blank.");
+        }
+
+        Line(value, BusOptions.MaxNameLength, parameter);
+    }
+
+    /// <summary>Free text on one line (a working directory): any length up to <paramref name="max"/>, no control characters.</summary>
+    public static void Line(string value, int max, string parameter)
+    {
+        MaxLength(value, max, parameter);
         foreach (var c in value)
         {
             if (char.IsControl(c))

@@ -103,10 +103,20 @@ public sealed record RegisterRequest(
 {
     /// <summary>The token registering (null when auth is off): a new session belongs to it; an unowned one is claimed.</summary>
     public string? OwnerTokenId { get; init; }
+
+    /// <summary>
+    /// Whether a session owned by another token may be resumed (an admin). When false and the (machine, client_id) is
+    /// another token's session, nothing is written and the outcome says <see cref="RegisterOutcome.OwnedByAnother"/>.
+    /// </summary>
+    public bool MayResumeAnyOwner { get; init; } = true;
 }
 
 /// <summary>The session after registering, whether it was resumed, and the cursor to hand back.</summary>
-public sealed record RegisterOutcome(Session Session, bool Resumed, long Cursor, int ActiveSessions);
+public sealed record RegisterOutcome(Session Session, bool Resumed, long Cursor, int ActiveSessions)
+{
+    /// <summary>The identity is another token's session, which this request may not resume: nothing was written.</summary>
+    public bool OwnedByAnother { get; init; }
+}
 
 /// <summary>How an ack ended.</summary>
 public enum AckStatus

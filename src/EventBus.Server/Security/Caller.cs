@@ -24,6 +24,9 @@ internal sealed record Caller(AccessToken? Token)
 
     public bool Has(TokenScope scope) => Scope >= scope;
 
+    /// <summary>The caller as the bus rules see it (which sessions it may act as, and how refusals name it).</summary>
+    public Actor Actor => field ??= Token is null ? Actor.Open : new Actor(TokenId, IsAdmin, Describe());
+
     /// <summary>How to name the caller in an error message.</summary>
     public string Describe() => Token is { } t ? $"token \"{t.Name}\" (scope {TokenSecrets.ScopeName(t.Scope)})" : "this caller";
 

@@ -42,9 +42,7 @@ internal sealed class SessionAccess(IEventStore store)
         }
 
         var (exists, owner) = await LookupAsync(sessionId, cancellationToken);
-        return !exists || owner == caller.TokenId
-            ? null
-            : $"Forbidden: session {sessionId} belongs to another token; {caller.Describe()} may act only as its own sessions.";
+        return !exists || caller.Actor.MayActAs(owner) ? null : caller.Actor.Refusal(sessionId);
     }
 
     /// <summary>Whether a non-admin caller may see this event (direct messages: only their recipient's and sender's owners).</summary>
@@ -60,36 +58,13 @@ internal sealed class SessionAccess(IEventStore store)
     }
 
     /// <summary>
-    /// Registration under a token: the name must match the token's session pattern, and resuming (same machine and
-    /// client_id) a session another token owns is refused.
+    /// Registration under a token: the name must match the token's session pattern. (Whether the identity may be
+    /// resumed is the store's to decide, in the same transaction: see <see cref="RegisterRequest.MayResumeAnyOwner"/>.)
     /// </summary>
-    public async ValueTask<string?> CheckRegisterAsync(Caller caller, string name, string? machine, string? clientId, CancellationToken cancellationToken)
-    {
-        if (caller.Token is not { } token)
-        {
-            return null;
-        }
-
-        if (token.SessionPattern is { Length: > 0 } pattern && !Glob(pattern, name))
-        {
-            return $"Forbidden: {caller.Describe()} may only register sessions named like \"{pattern}\" (got \"{name}\").";
-        }
-
-        if (caller.IsAdmin || clientId is null)
-        {
-            return null;
-        }
-
-        foreach (var existing in await store.FindByClientIdAsync(clientId, machine ?? EventBus.Core.Sessions.RepoName.Unknown, cancellationToken))
-        {
-            if (existing.OwnerTokenId is { } owner && owner != token.TokenId)
-            {
-                return $"Forbidden: client_id \"{clientId}\" on machine \"{existing.Machine}\" is a session of another token.";
-            }
-        }
-
-        return null;
-    }
+    public static string? CheckRegisterName(Caller caller, string name) =>
+        caller.Token is { SessionPattern: { Length: > 0 } pattern } && !Glob(pattern, name)
+            ? $"Forbidden: {caller.Describe()} may only register sessions named like \"{pattern}\" (got \"{name}\")."
+            : null;
 
     /// <summary>Shell-style: <c>*</c> any run of characters, <c>?</c> one; everything else literal.</summary>
     internal static bool Glob(string pattern, string text)

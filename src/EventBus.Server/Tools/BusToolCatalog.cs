@@ -63,16 +63,15 @@ internal static partial class BusToolCatalog
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = false, DestructiveHint = false, OpenWorldHint = false },
         async (c, ct) =>
         {
-            if (c.Access is { } access &&
-                await access.CheckRegisterAsync(c.Caller, c.Args.RequiredString("name"), c.Args.OptionalString("machine"), c.Args.OptionalString("client_id"), ct)
-                    is { } refused)
+            var name = c.Args.RequiredString("name");
+            if (Security.SessionAccess.CheckRegisterName(c.Caller, name) is { } refused)
             {
                 throw new BusValidationException(refused);
             }
 
             var reply = await bus.RegisterSessionAsync(
-                c.Args.RequiredString("name"), c.Args.OptionalString("machine"), c.Args.OptionalString("cwd"),
-                c.Args.OptionalString("client_id"), ct, c.Caller.TokenId);
+                name, c.Args.OptionalString("machine"), c.Args.OptionalString("cwd"), c.Args.OptionalString("client_id"),
+                c.Caller.Actor, ct);
             if (reply is RegisterReply registered)
             {
                 c.Session?.Bind(registered.SessionId);
@@ -91,7 +90,7 @@ internal static partial class BusToolCatalog
         """,
         new ToolSchema(),
         new ToolAnnotations { ReadOnlyHint = true, IdempotentHint = true, OpenWorldHint = false },
-        async (_, ct) => await bus.ListSessionsAsync(ct));
+        async (c, ct) => await bus.ListSessionsAsync(c.Caller.Actor, ct));
 
     private static BusTool ListChannels(BusService bus) => new(
         "list_channels",
@@ -204,7 +203,7 @@ internal static partial class BusToolCatalog
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = false, DestructiveHint = true, OpenWorldHint = false },
         async (c, ct) => await bus.UnregisterAsync(
             c.Args.OptionalString("client_id") is null ? c.SessionOr("session_id") : c.Args.OptionalString("session_id"),
-            c.Args.OptionalString("client_id"), c.Args.OptionalString("machine"), ct));
+            c.Args.OptionalString("client_id"), c.Args.OptionalString("machine"), c.Caller.Actor, ct));
 
     private static BusTool Subscribe(BusService bus) => new(
         "subscribe",

@@ -82,7 +82,7 @@ internal static class IngestEndpoints
         }
 
         // Authenticate before parsing: the signature covers the exact bytes received.
-        var identity = authenticator.Authenticate(request, body, channel);
+        var identity = await authenticator.AuthenticateAsync(request.HttpContext, body, channel, cancellationToken);
         if (identity.Source is not { } source)
         {
             if (identity.Status == StatusCodes.Status401Unauthorized)

@@ -7,9 +7,10 @@ namespace EventBus.Server.Ingest;
 public sealed class IngestOptions
 {
     /// <summary>
-    /// Accept requests without credentials — only when the server is bound to a loopback address (anything that can
-    /// reach it then runs on this machine). Default true. Set it to false when a tunnel or reverse proxy on this machine
-    /// forwards outside traffic to the bus.
+    /// Accept requests without credentials — only when the server is bound to a loopback address and until the first
+    /// access token exists (a bus with tokens may be behind a tunnel or proxy, where every peer arrives from loopback).
+    /// Default true. Set it to false when a tunnel or reverse proxy on this machine forwards outside traffic to a bus
+    /// that has no tokens yet. A source can take unauthenticated requests on its own channels: <see cref="IngestSource.Unauthenticated"/>.
     /// </summary>
     public bool AllowUnauthenticated { get; set; } = true;
 
@@ -29,9 +30,15 @@ public sealed class IngestOptions
     public Dictionary<string, IngestSource> Sources { get; set; } = new(StringComparer.Ordinal);
 }
 
-/// <summary>One sender allowed to ingest. At least one credential must be set.</summary>
+/// <summary>One sender allowed to ingest. At least one credential must be set, unless it takes unauthenticated requests.</summary>
 public sealed class IngestSource
 {
+    /// <summary>
+    /// Take requests that carry no credentials on this source's <see cref="Channels"/> (which must be listed), even once
+    /// access tokens exist: for senders that cannot sign or send a token, on a network you trust. Never direct messages.
+    /// </summary>
+    public bool Unauthenticated { get; set; }
+
     /// <summary>A shared token, sent as <c>Authorization: Bearer &lt;token&gt;</c> or <c>?token=</c> (at least 16 characters).</summary>
     public string? Token { get; set; }
 
@@ -41,7 +48,10 @@ public sealed class IngestSource
     /// <summary>A Standard Webhooks secret (<c>whsec_…</c>): requests must carry matching <c>webhook-*</c> headers.</summary>
     public string? StandardWebhooksSecret { get; set; }
 
-    /// <summary>Channel patterns this source may publish to (<c>alerts:#</c>, <c>repo:*</c>); empty: any channel.</summary>
+    /// <summary>
+    /// Channel patterns this source may publish to (<c>alerts:#</c>, <c>repo:*</c>); empty: any channel except direct
+    /// messages (<c>session:…</c>), which a source may publish only when a pattern here matches them.
+    /// </summary>
     public List<string> Channels { get; set; } = [];
 }
 
@@ -65,9 +75,16 @@ internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
         foreach (var (source, s) in o.Sources)
         {
             var prefix = $"EventBus:Ingest:Sources:{source}";
-            if (string.IsNullOrEmpty(s.Token) && string.IsNullOrEmpty(s.GitHubSecret) && string.IsNullOrEmpty(s.StandardWebhooksSecret))
+            if (s.Unauthenticated)
             {
-                errors.Add($"{prefix} needs Token, GitHubSecret or StandardWebhooksSecret.");
+                if (s.Channels.Count == 0)
+                {
+                    errors.Add($"{prefix} takes requests without credentials, so it must list the Channels it may publish to ({prefix}:Channels:0=sensors:#).");
+                }
+            }
+            else if (string.IsNullOrEmpty(s.Token) && string.IsNullOrEmpty(s.GitHubSecret) && string.IsNullOrEmpty(s.StandardWebhooksSecret))
+            {
+                errors.Add($"{prefix} needs Token, GitHubSecret or StandardWebhooksSecret (or Unauthenticated=true with Channels).");
             }
 
             if (s.Token is { Length: > 0 and < 16 })

@@ -1,18 +1,16 @@
-using System.Security.Claims;
 using EventBus.Core.Security;
 using EventBus.Server.Mcp;
 
 namespace EventBus.Server.Security;
 
 /// <summary>
-/// Bearer tokens on <c>/mcp</c> and <c>/api/v1</c> (the SSE streams included; ingest has its own per-source auth).
+/// Bearer tokens on <c>/mcp</c> and <c>/api/v1</c> (the SSE streams included; ingest authenticates itself, taking a
+/// source's credentials or an access token: see <see cref="Ingest.IngestAuthenticator"/>).
 /// A missing or unusable token is 401 with <c>WWW-Authenticate: Bearer</c>; a token without the scope an endpoint
 /// needs is 403. Each answer says which, as JSON-RPC on <c>/mcp</c> and as problem details on <c>/api</c>.
 /// </summary>
 internal sealed class AuthGate(RequestDelegate next, TokenAuthenticator authenticator)
 {
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<AccessToken, (Caller Caller, ClaimsPrincipal Principal)> _principals = new();
-
     public async Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
@@ -40,12 +38,7 @@ internal sealed class AuthGate(RequestDelegate next, TokenAuthenticator authenti
             return;
         }
 
-        // One caller and principal per token, made once (nothing mutates them): no allocations per request.
-        var (caller, principal) = _principals.GetOrAdd(token, static t => (new Caller(t), new ClaimsPrincipal(new ClaimsIdentity(
-            [new Claim(Hosting.CallerKey.TokenIdClaim, t.TokenId), new Claim(ClaimTypes.Name, t.Name), new Claim(ClaimTypes.Role, TokenSecrets.ScopeName(t.Scope))],
-            authenticationType: "Bearer"))));
-        caller.Attach(context);
-        context.User = principal;
+        var caller = authenticator.SignIn(context, token);
 
         // REST publishing needs the publish scope; everything else under /api/v1 reads. (/mcp checks per tool.)
         if (api && HttpMethods.IsPost(context.Request.Method) && !caller.Has(TokenScope.Publish))

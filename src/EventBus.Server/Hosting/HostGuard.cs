@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.Options;
 
 namespace EventBus.Server.Hosting;
@@ -10,7 +9,8 @@ namespace EventBus.Server.Hosting;
 internal sealed class HostGuard(RequestDelegate next, IOptions<ServerOptions> options)
 {
     private readonly HashSet<string> _hosts = AllowedHosts(options.Value);
-    private readonly HashSet<string> _origins = new(options.Value.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _origins = new(
+        options.Value.AllowedOrigins.Select(o => WebOrigin.TryParse(o.TrimEnd('/'), out var parsed) ? parsed.ToString() : o), StringComparer.Ordinal);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -31,16 +31,10 @@ internal sealed class HostGuard(RequestDelegate next, IOptions<ServerOptions> op
         await next(context);
     }
 
-    private bool IsAllowedOrigin(string origin)
-    {
-        if (_origins.Contains(origin.TrimEnd('/')))
-        {
-            return true;
-        }
-
-        // Loopback origins (any port) are the same machine, e.g. a local dashboard or the MCP Inspector.
-        return Uri.TryCreate(origin, UriKind.Absolute, out var uri) && IsLoopbackName(uri.Host);
-    }
+    // Parsed strictly first: a configured origin or a loopback one (any port: the same machine, e.g. a local dashboard
+    // or the MCP Inspector) is allowed only in the exact form browsers send.
+    private bool IsAllowedOrigin(string origin) =>
+        WebOrigin.TryParse(origin, out var parsed) && (parsed.IsLoopback || _origins.Contains(parsed.ToString()));
 
     private static Task Refuse(HttpContext context, string message)
     {
@@ -52,10 +46,6 @@ internal sealed class HostGuard(RequestDelegate next, IOptions<ServerOptions> op
 
         return Mcp.JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status403Forbidden, Mcp.JsonRpcReplies.ServerError, message);
     }
-
-    private static bool IsLoopbackName(string host) =>
-        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
-        (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 
     private static HashSet<string> AllowedHosts(ServerOptions options)
     {

@@ -99,6 +99,18 @@ public sealed class IngestUnderTokensTests
         refused.Str("detail").Should().Be("Forbidden: ingest publishes, so it needs a token with the publish scope; token \"dashboard\" (scope read) may only read.");
     }
 
+    [Theory]
+    [InlineData("%20", "channel must not be blank.")]
+    [InlineData("%09", "channel must not be blank.")]
+    [InlineData("alerts%1Bprod", "channel must not contain control characters (got \"alerts?prod\").")]
+    public async Task ABlankOrControlCharacterChannel_IsRefused_BeforeAnythingIsStored(string channel, string detail)
+    {
+        await using var host = await BusHost.StartAsync();
+        var (status, problem) = await PostAsync(host, channel);
+        status.Should().Be(HttpStatusCode.BadRequest);
+        problem.Str("detail").Should().Be(detail);
+    }
+
     [Fact]
     public async Task AnUnauthenticatedSource_WithoutChannels_StopsTheStart()
     {

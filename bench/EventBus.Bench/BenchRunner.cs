@@ -208,8 +208,12 @@ internal sealed class BenchRunner(BenchOptions options)
     /// </summary>
     private async Task<List<Phase>> ReadPhasesAsync(Uri readMcp, CancellationToken cancellationToken)
     {
-        var session = (await OpenSessionsAsync(readMcp, "bench-reader", 1, cancellationToken))[0];
-        var registered = await session.CallToolJsonAsync(
+        // Two MCP sessions: register_session binds its connection (later calls default session_id to it, which makes a
+        // session-less get_events a consuming read), so the anonymous cursor and newest reads use one that never registered.
+        var sessions = await OpenSessionsAsync(readMcp, "bench-reader", 2, cancellationToken);
+        var session = sessions[0];
+        var registeredSession = sessions[1];
+        var registered = await registeredSession.CallToolJsonAsync(
             "register_session",
             $$"""{"name":"bench-reader","machine":"bench","cwd":"/bench","client_id":"bench-{{Guid.NewGuid():N}}"}""",
             cancellationToken);
@@ -229,7 +233,7 @@ internal sealed class BenchRunner(BenchOptions options)
             throw new BenchException($"get_events from cursor tip-10 returned {check.GetProperty("events").GetArrayLength()} events, expected 10.");
         }
 
-        await session.CallToolJsonAsync("get_events", $$"""{"session_id":"{{sessionId}}","resume":true,"limit":50}""", cancellationToken);
+        await registeredSession.CallToolJsonAsync("get_events", $$"""{"session_id":"{{sessionId}}","resume":true,"limit":50}""", cancellationToken);
 
         var nextCursor = "\"next_cursor\""u8.ToArray();
         var k = 0;
@@ -242,7 +246,7 @@ internal sealed class BenchRunner(BenchOptions options)
         };
         Operation NewestRead() => ct => session.CallToolAsync("get_events", """{"limit":50}""", nextCursor, ct);
         var resumeArgs = $$"""{"session_id":"{{sessionId}}","resume":true,"limit":50}""";
-        Operation ResumePoll() => ct => session.CallToolAsync("get_events", resumeArgs, nextCursor, ct);
+        Operation ResumePoll() => ct => registeredSession.CallToolAsync("get_events", resumeArgs, nextCursor, ct);
 
         var cpu = new CpuMeter(options.ReadServerPid, null);
         var phases = new List<Phase>

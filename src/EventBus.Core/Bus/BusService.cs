@@ -30,7 +30,7 @@ public sealed class BusService(
     /// canonical first (<see cref="SessionIdentity"/>); resuming a session another token owns is refused in the same
     /// transaction that would resume it.
     /// </summary>
-    public async Task<object> RegisterSessionAsync(
+    public async Task<RegisterReply> RegisterSessionAsync(
         string name, string? machine, string? cwd, string? clientId, Actor actor, CancellationToken cancellationToken)
     {
         Validate.Name(name, "name");
@@ -95,15 +95,11 @@ public sealed class BusService(
     }
 
     /// <summary><c>publish_event</c>: stores the event (returning after commit) and refreshes the publisher's heartbeat.</summary>
-    public async Task<object> PublishAsync(PublishRequest request, CancellationToken cancellationToken)
+    public async Task<PublishReply> PublishAsync(PublishRequest request, CancellationToken cancellationToken)
     {
         var newEvent = ToNewEvent(request);
         var outcome = await store.PublishAsync(newEvent, request.SessionId, cancellationToken);
-        var e = outcome.Event;
-        var reply = new PublishReply(e.Id, e.EventType, e.Payload, e.Channel, e.SignalLevel.ToWire())
-        {
-            CorrelationId = e.CorrelationId,
-        };
+        var reply = ReplyFor(outcome.Event);
         if (outcome.Publisher is { DeletedAt: { } deletedAt } publisher)
         {
             reply = reply with
@@ -119,7 +115,39 @@ public sealed class BusService(
         return reply;
     }
 
-    /// <summary>Validates a publish request and turns it into an event to store (used by batch publishing too).</summary>
+    /// <summary>
+    /// Validates every publish of a batch before anything is stored: one bad item refuses the whole batch, and the
+    /// refusal names it (<paramref name="itemName"/> of its index, e.g. "item 3" or "line 4").
+    /// </summary>
+    public PublishBatch PrepareBatch(IReadOnlyList<PublishRequest> requests, Func<int, string> itemName)
+    {
+        var events = new List<NewEvent>(requests.Count);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            try
+            {
+                events.Add(ToNewEvent(requests[i]));
+            }
+            catch (BusValidationException ex)
+            {
+                throw new BusValidationException($"{itemName(i)}: {ex.Message}");
+            }
+        }
+
+        return new PublishBatch(events);
+    }
+
+    /// <summary>Stores a prepared batch in one transaction (consecutive ids); each event answered as <c>publish_event</c> answers.</summary>
+    public async Task<IReadOnlyList<PublishReply>> PublishBatchAsync(PublishBatch batch, CancellationToken cancellationToken)
+    {
+        var stored = await store.AppendAsync(batch.Events, cancellationToken);
+        return stored.Select(ReplyFor).ToList();
+    }
+
+    private static PublishReply ReplyFor(BusEvent e) =>
+        new(e.Id, e.EventType, e.Payload, e.Channel, e.SignalLevel.ToWire()) { CorrelationId = e.CorrelationId };
+
+    /// <summary>Validates a publish request and turns it into an event to store (used by ingest too).</summary>
     public NewEvent ToNewEvent(PublishRequest request)
     {
         Validate.Name(request.EventType, "event_type");
@@ -178,7 +206,7 @@ public sealed class BusService(
     /// (<c>desc</c>) or the oldest events (<c>asc</c>). A consuming read (session id, not peek, not narrowed by
     /// channel, event types or correlation id) moves the session's cursor forward, never back.
     /// </summary>
-    public async Task<object> GetEventsAsync(GetEventsRequest request, CancellationToken cancellationToken)
+    public async Task<BusResult<EventsReply>> GetEventsAsync(GetEventsRequest request, CancellationToken cancellationToken)
     {
         var limit = request.Limit ?? 50;
         if (limit is < 1 or > BusOptions.MaxLimit)
@@ -316,7 +344,7 @@ public sealed class BusService(
     }
 
     /// <summary><c>ack_events</c>: saves a session's cursor; refuses a bad one, one past the tip, or a rewind unless allowed.</summary>
-    public async Task<object> AckAsync(string sessionId, string cursorText, bool allowRewind, CancellationToken cancellationToken)
+    public async Task<BusResult<AckReply>> AckAsync(string sessionId, string cursorText, bool allowRewind, CancellationToken cancellationToken)
     {
         Validate.Name(sessionId, "session_id");
         var session = await store.GetSessionAsync(sessionId, cancellationToken);
@@ -361,7 +389,7 @@ public sealed class BusService(
     /// <c>unregister_session</c>, by session id or by client id (and machine when several match). Either way the session
     /// found must be one <paramref name="actor"/> may act as: by client id, only the caller's own sessions are candidates.
     /// </summary>
-    public async Task<object> UnregisterAsync(
+    public async Task<BusResult<UnregisterReply>> UnregisterAsync(
         string? sessionId, string? clientId, string? machine, Actor actor, CancellationToken cancellationToken)
     {
         Session? session;
@@ -437,7 +465,7 @@ public sealed class BusService(
     }
 
     /// <summary><c>subscribe</c>: push events on channels matching <paramref name="pattern"/> at or above a level (default actionable).</summary>
-    public async Task<object> SubscribeAsync(string sessionId, string pattern, string? minLevel, CancellationToken cancellationToken)
+    public async Task<BusResult<SubscriptionReply>> SubscribeAsync(string sessionId, string pattern, string? minLevel, CancellationToken cancellationToken)
     {
         Validate.Name(sessionId, "session_id");
         var parsed = ChannelPattern.Parse(pattern);
@@ -458,7 +486,7 @@ public sealed class BusService(
     }
 
     /// <summary><c>unsubscribe</c>: stop pushing a pattern.</summary>
-    public async Task<object> UnsubscribeAsync(string sessionId, string pattern, CancellationToken cancellationToken)
+    public async Task<BusResult<UnsubscribeReply>> UnsubscribeAsync(string sessionId, string pattern, CancellationToken cancellationToken)
     {
         Validate.Name(sessionId, "session_id");
         Validate.Name(pattern, "channel");
@@ -479,7 +507,7 @@ public sealed class BusService(
     }
 
     /// <summary><c>list_subscriptions</c>: the implicit direct channel first, then explicit patterns.</summary>
-    public async Task<object> ListSubscriptionsAsync(string sessionId, CancellationToken cancellationToken)
+    public async Task<BusResult<SubscriptionsReply>> ListSubscriptionsAsync(string sessionId, CancellationToken cancellationToken)
     {
         Validate.Name(sessionId, "session_id");
         var session = await store.GetSessionAsync(sessionId, cancellationToken);
@@ -567,6 +595,20 @@ public sealed class BusService(
 
         return error;
     }
+}
+
+/// <summary>A batch whose every event was validated (<see cref="BusService.PrepareBatch"/>), ready to store.</summary>
+public sealed class PublishBatch
+{
+    internal PublishBatch(IReadOnlyList<NewEvent> events) => Events = events;
+
+    internal IReadOnlyList<NewEvent> Events { get; }
+
+    /// <summary>How many events it holds.</summary>
+    public int Count => Events.Count;
+
+    /// <summary>The sessions its events are published as (each once).</summary>
+    public IEnumerable<string> SessionIds => Events.Select(e => e.SessionId).Distinct(StringComparer.Ordinal);
 }
 
 /// <summary><c>publish_event</c>'s arguments.</summary>

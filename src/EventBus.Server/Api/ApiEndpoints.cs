@@ -115,13 +115,12 @@ internal static class ApiEndpoints
             return refused;
         }
 
-        var reply = (PublishReply)await bus.PublishAsync(publish, cancellationToken);
+        var reply = await bus.PublishAsync(publish, cancellationToken);
         return TypedResults.Created(EventLocation(reply.EventId), reply);
     }
 
     private static async Task<Results<Created<BatchReply>, ProblemHttpResult>> PublishBatchAsync(
-        HttpRequest request, BusService bus, IEventStore store, Security.SessionAccess access, CallerLimits limits,
-        CancellationToken cancellationToken)
+        HttpRequest request, BusService bus, Security.SessionAccess access, CallerLimits limits, CancellationToken cancellationToken)
     {
         var batch = await ApiRequestReader.ReadBatchAsync(request, MaxBatchSize, cancellationToken);
         if (batch.Problem is { } problem)
@@ -130,12 +129,12 @@ internal static class ApiEndpoints
         }
 
         // Validate everything before storing anything: one bad item refuses the whole batch.
-        var newEvents = new List<NewEvent>(batch.Items.Count);
+        var requests = new List<PublishRequest>(batch.Items.Count);
         foreach (var item in batch.Items)
         {
             try
             {
-                newEvents.Add(bus.ToNewEvent(ApiRequestReader.ToPublishRequest(item.Json)));
+                requests.Add(ApiRequestReader.ToPublishRequest(item.Json));
             }
             catch (BusValidationException ex)
             {
@@ -143,21 +142,19 @@ internal static class ApiEndpoints
             }
         }
 
-        if (await RefuseImpersonationAsync(request.HttpContext, access, newEvents.Select(e => e.SessionId).Distinct(), cancellationToken) is { } refused)
+        var prepared = bus.PrepareBatch(requests, i => batch.Items[i].Name);
+        if (await RefuseImpersonationAsync(request.HttpContext, access, prepared.SessionIds, cancellationToken) is { } refused)
         {
             return refused;
         }
 
         // A batch weighs as many permits as it holds events (known only once it is read and valid).
-        if (limits.TryPublish(request.HttpContext, newEvents.Count) is { } refusal)
+        if (limits.TryPublish(request.HttpContext, prepared.Count) is { } refusal)
         {
             return LimitReplies.Problem(request.HttpContext, refusal);
         }
 
-        var stored = await store.AppendAsync(newEvents, cancellationToken);
-        var replies = stored
-            .Select(e => new PublishReply(e.Id, e.EventType, e.Payload, e.Channel, e.SignalLevel.ToWire()) { CorrelationId = e.CorrelationId })
-            .ToList();
+        var replies = await bus.PublishBatchAsync(prepared, cancellationToken);
         var location = replies.Count > 0
             ? $"/api/v1/events?cursor={replies[0].EventId - 1}&limit={replies.Count}&order=asc"
             : "/api/v1/events";
@@ -198,7 +195,8 @@ internal static class ApiEndpoints
         {
             VisibleToToken = Security.Caller.Of(context).DirectMessageFilter,
         };
-        return TypedResults.Ok((EventsReply)await bus.GetEventsAsync(request, cancellationToken));
+        // Without a session the read cannot be refused (no session to be missing or deleted).
+        return TypedResults.Ok((await bus.GetEventsAsync(request, cancellationToken)).Expect());
     }
 
     /// <summary>Where one stored event can be read back.</summary>

@@ -83,9 +83,9 @@ internal static class InboxResource
         }
 
         var bus = services.GetRequiredService<BusService>();
-        var reply = await bus.GetEventsAsync(
+        var reply = (await bus.GetEventsAsync(
             new GetEventsRequest(SessionId: sessionId, Resume: true, Peek: true, Order: "asc") { VisibleToToken = caller.DirectMessageFilter },
-            cancellationToken);
+            cancellationToken)).ToWire();
         return new ReadResourceResult
         {
             Contents =

@@ -72,11 +72,7 @@ internal static partial class BusToolCatalog
             var reply = await bus.RegisterSessionAsync(
                 name, c.Args.OptionalString("machine"), c.Args.OptionalString("cwd"), c.Args.OptionalString("client_id"),
                 c.Caller.Actor, ct);
-            if (reply is RegisterReply registered)
-            {
-                c.Session?.Bind(registered.SessionId);
-            }
-
+            c.Session?.Bind(reply.SessionId);
             return reply;
         });
 
@@ -159,7 +155,7 @@ internal static partial class BusToolCatalog
             .Enum("min_level", "Drop events quieter than this level: lifecycle < info < actionable.", SignalLevels.Names)
             .Integer("wait_seconds", "Long-poll: if nothing matches yet, wait up to this many seconds for it to arrive (returns the moment it does).", 0, BusOptions.MaxWaitSeconds, 0),
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = false, DestructiveHint = false, OpenWorldHint = false },
-        async (c, ct) => await bus.GetEventsAsync(
+        async (c, ct) => (await bus.GetEventsAsync(
             new GetEventsRequest(
                 c.Args.OptionalCursor("cursor"), c.Args.OptionalInt("limit"), c.SessionOr("session_id"),
                 c.Args.OptionalString("order"), c.Args.OptionalString("channel"), c.Args.OptionalBool("resume", false),
@@ -168,7 +164,7 @@ internal static partial class BusToolCatalog
             {
                 VisibleToToken = c.Caller.DirectMessageFilter,
             },
-            ct));
+            ct)).ToWire());
 
     private static BusTool AckEvents(BusService bus) => new(
         "ack_events",
@@ -183,10 +179,10 @@ internal static partial class BusToolCatalog
             .String("cursor", "The event id to save as seen, as a decimal string.", required: true)
             .Boolean("allow_rewind", "Allow moving the saved cursor backwards."),
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = true, DestructiveHint = false, OpenWorldHint = false },
-        async (c, ct) => await bus.AckAsync(
+        async (c, ct) => (await bus.AckAsync(
             RequiredSession(c, "ack_events"),
             c.Args.OptionalCursor("cursor") ?? throw new ToolArgumentException("ack_events needs \"cursor\" (a string like \"42\")."),
-            c.Args.OptionalBool("allow_rewind", false), ct));
+            c.Args.OptionalBool("allow_rewind", false), ct)).ToWire());
 
     private static BusTool UnregisterSession(BusService bus) => new(
         "unregister_session",
@@ -201,9 +197,9 @@ internal static partial class BusToolCatalog
             .String("client_id", "The client_id you registered with.", maxLength: BusOptions.MaxNameLength)
             .String("machine", "The machine you registered from (narrows a client_id lookup).", maxLength: BusOptions.MaxNameLength),
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = false, DestructiveHint = true, OpenWorldHint = false },
-        async (c, ct) => await bus.UnregisterAsync(
+        async (c, ct) => (await bus.UnregisterAsync(
             c.Args.OptionalString("client_id") is null ? c.SessionOr("session_id") : c.Args.OptionalString("session_id"),
-            c.Args.OptionalString("client_id"), c.Args.OptionalString("machine"), c.Caller.Actor, ct));
+            c.Args.OptionalString("client_id"), c.Args.OptionalString("machine"), c.Caller.Actor, ct)).ToWire());
 
     private static BusTool Subscribe(BusService bus) => new(
         "subscribe",
@@ -222,8 +218,8 @@ internal static partial class BusToolCatalog
             .Enum("min_level", "Push only events at or above this level (default actionable).", SignalLevels.Names, "actionable")
             .String("session_id", SessionIdHelp + BoundHelp, maxLength: BusOptions.MaxNameLength),
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = true, DestructiveHint = false, OpenWorldHint = false },
-        async (c, ct) => await bus.SubscribeAsync(
-            RequiredSession(c, "subscribe"), c.Args.RequiredString("channel"), c.Args.OptionalString("min_level"), ct));
+        async (c, ct) => (await bus.SubscribeAsync(
+            RequiredSession(c, "subscribe"), c.Args.RequiredString("channel"), c.Args.OptionalString("min_level"), ct)).ToWire());
 
     private static BusTool Unsubscribe(BusService bus) => new(
         "unsubscribe",
@@ -233,7 +229,7 @@ internal static partial class BusToolCatalog
             .String("channel", "The pattern to stop pushing.", required: true, maxLength: BusOptions.MaxNameLength)
             .String("session_id", SessionIdHelp + BoundHelp, maxLength: BusOptions.MaxNameLength),
         new ToolAnnotations { ReadOnlyHint = false, IdempotentHint = true, DestructiveHint = true, OpenWorldHint = false },
-        async (c, ct) => await bus.UnsubscribeAsync(RequiredSession(c, "unsubscribe"), c.Args.RequiredString("channel"), ct));
+        async (c, ct) => (await bus.UnsubscribeAsync(RequiredSession(c, "unsubscribe"), c.Args.RequiredString("channel"), ct)).ToWire());
 
     private static BusTool ListSubscriptions(BusService bus) => new(
         "list_subscriptions",
@@ -241,7 +237,7 @@ internal static partial class BusToolCatalog
         "The channel patterns pushed to you, with their levels; your own direct channel is listed as implicit.",
         new ToolSchema().String("session_id", SessionIdHelp + BoundHelp, maxLength: BusOptions.MaxNameLength),
         new ToolAnnotations { ReadOnlyHint = true, IdempotentHint = true, OpenWorldHint = false },
-        async (c, ct) => await bus.ListSubscriptionsAsync(RequiredSession(c, "list_subscriptions"), ct));
+        async (c, ct) => (await bus.ListSubscriptionsAsync(RequiredSession(c, "list_subscriptions"), ct)).ToWire());
 
     private static BusTool Notify(BusService bus) => new(
         "notify",

@@ -194,6 +194,73 @@ public sealed class PushTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AStreamCutOffForStalling_ReconnectingWithoutLastEventId_ReceivesEverythingAfterWhatItParsed()
+    {
+        // The defect: a client parsed up to some event, stopped reading, was cut off, reconnected without
+        // Last-Event-ID, and was never pushed what came after. Here the client parses three pushes, then stops.
+        var session = await _host.InitializeAsync();
+        var me = await RegisterRawAsync(session, "wedged");
+        using var wedged = await RawStreamClient.OpenAsync(_host, "/mcp", "Mcp-Session-Id: " + session);
+        var sessions = _host.Service<McpSessionStore>();
+        SessionEventStream? stream = null;
+        await Waiting.UntilAsync(() => Task.FromResult(sessions.TryGet(session, out var open) && (stream = open.Stream) is not null));
+        long parsed = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            var id = (await Publish("note", "read " + i, "session:" + me)).GetProperty("event_id").GetInt64();
+            while (parsed < id)
+            {
+                parsed = await wedged.NextIdAsync();
+            }
+        }
+
+        // Far more than the server's socket send buffer (4 MiB at most here) and Kestrel's response buffer hold, in
+        // pushes of ~1.2 KB: the server writes some of it into buffers the client never reads, then its writes block.
+        var line = new string('x', 1000);
+        var published = new List<long>();
+        for (var batch = 0; batch < 32; batch++)
+        {
+            var body = "[" + string.Join(',', Enumerable.Range(0, 500).Select(i =>
+                $$"""{"event_type":"bulk","payload":"{{batch}}.{{i}} {{line}}","channel":"session:{{me}}"}""")) + "]";
+            using var response = await _host.PostApiAsync("/api/v1/events:batch", body);
+            response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+            published.AddRange((await ApiCalls.JsonAsync(response)).GetProperty("events").EnumerateArray()
+                .Select(e => e.GetProperty("event_id").GetInt64()));
+        }
+
+        await Waiting.UntilAsync(() => Task.FromResult(!(sessions.TryGet(session, out var open) && open.Stream is not null)));
+        stream!.WasCutOff.Should().BeTrue("the reader stopped reading");
+
+        // A new stream without Last-Event-ID resumes from the push cursor: every event after the last one the client
+        // parsed arrives (a few before it may come again: at least once across a cut-off), up to the last one.
+        HttpResponseMessage? reopened = null;
+        await Waiting.UntilAsync(async () =>
+        {
+            reopened?.Dispose();
+            reopened = await OpenStreamAsync(session);
+            return reopened.StatusCode == HttpStatusCode.OK;
+        });
+        using var reader = new StreamReader(await reopened!.Content.ReadAsStreamAsync());
+        var received = new HashSet<long>();
+        long? first = null;
+        while (!received.Contains(published[^1]))
+        {
+            var read = await reader.ReadLineAsync().WaitAsync(TestTimeouts.Default);
+            read.Should().NotBeNull("the reopened stream ended early");
+            if (read!.StartsWith("id:", StringComparison.Ordinal))
+            {
+                var id = long.Parse(read[3..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                first ??= id;
+                received.Add(id);
+            }
+        }
+
+        reopened.Dispose();
+        first!.Value.Should().BeLessThanOrEqualTo(parsed + 1, "nothing after the last event the client parsed may be skipped");
+        published.Where(id => !received.Contains(id)).Should().BeEmpty("no gaps: every event after what the client parsed is pushed");
+    }
+
+    [Fact]
     public async Task AStreamWhoseReaderStopsIsCutOff_OnceItsQueueIsFull_WithoutBlockingTheWriter()
     {
         var cutOff = 0;

@@ -265,11 +265,11 @@ public sealed class PushTests : IAsyncLifetime
     {
         var cutOff = 0;
         var stream = new SessionEventStream(16, () => Interlocked.Increment(ref cutOff));
-        var body = new NeverCompletingStream();
+        var body = new GatedStream(taking: false);
         using var stop = new CancellationTokenSource();
-        var pump = stream.PumpAsync(body, TimeProvider.System, TimeSpan.FromMinutes(1), stop.Token);
+        var pump = stream.PumpAsync(body, TimeProvider.System, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1), stop.Token);
         stream.TryEnqueue(new byte[] { 1 }, 1).Should().BeTrue();
-        await Waiting.UntilAsync(() => Task.FromResult(body.Writes > 0));
+        await Waiting.UntilAsync(() => Task.FromResult(body.Waiting));
 
         // The pump is stuck in a write; 16 more fit in the queue, the next one cuts the stream off.
         for (var i = 0; i < 16; i++)
@@ -303,7 +303,7 @@ public sealed class PushTests : IAsyncLifetime
         waiting.IsCompleted.Should().BeFalse();
         var body = new MemoryStream();
         using var stop = new CancellationTokenSource();
-        var pump = stream.PumpAsync(body, time, TimeSpan.FromMinutes(1), stop.Token);
+        var pump = stream.PumpAsync(body, time, TimeSpan.FromMinutes(1), stall, stop.Token);
         (await waiting.WaitAsync(TestTimeouts.Default)).Should().BeTrue();
         await Waiting.UntilAsync(() => Task.FromResult(stream.DeliveredThrough == 17));
         stream.WasCutOff.Should().BeFalse();
@@ -324,12 +324,59 @@ public sealed class PushTests : IAsyncLifetime
         stuck.Ended.IsCancellationRequested.Should().BeTrue();
     }
 
-    /// <summary>A client body whose writes never complete until cancelled: a reader that stopped reading.</summary>
-    private sealed class NeverCompletingStream : Stream
+    [Fact]
+    public async Task AStreamVouchesOnlyForFlushedFrames_AndAcrossACutOffOnlyForThoseFollowedByResendBytesMore()
     {
-        private int _writes;
+        var time = new ManualTimeProvider();
+        var stall = TimeSpan.FromSeconds(30);
+        using var stop = new CancellationTokenSource();
+        var body = new GatedStream();
+        var stream = new SessionEventStream(16, stop.Cancel) { ResendBytes = 100 };
+        var pump = stream.PumpAsync(body, time, TimeSpan.FromMinutes(10), stall, stop.Token);
+        for (var id = 1; id <= 5; id++)
+        {
+            (await stream.EnqueueAsync(new byte[40], id, stall, time, CancellationToken.None)).Should().BeTrue();
+            await Waiting.UntilAsync(() => Task.FromResult(stream.DeliveredThrough == id));
+        }
 
-        public int Writes => Volatile.Read(ref _writes);
+        // 200 bytes flushed: frames 1 and 2 are followed by 100 more; 3 to 5 may still sit unread in socket buffers.
+        stream.SentThrough(scanned: 9).Should().Be(2);
+
+        // The reader stops: a queued frame is not delivered, and a write it takes nothing of cuts the stream off.
+        body.StopTaking();
+        (await stream.EnqueueAsync(new byte[40], 6, stall, time, CancellationToken.None)).Should().BeTrue();
+        await Waiting.UntilAsync(() => Task.FromResult(body.Waiting));
+        time.Advance(stall);
+        await FluentActions.Awaiting(() => pump).Should().ThrowAsync<OperationCanceledException>();
+        stream.WasCutOff.Should().BeTrue();
+        stream.DeliveredThrough.Should().Be(5);
+        stream.SentThrough(scanned: 9).Should().Be(2, "across a cut-off only frames followed by ResendBytes more count as received");
+
+        // A stream that ends cleanly (the client left while nothing was being written) vouches for all it flushed, and
+        // for everything scanned when no event frame was left unwritten.
+        using var leave = new CancellationTokenSource();
+        var clean = new SessionEventStream(16, () => { }) { ResendBytes = 100 };
+        var cleanPump = clean.PumpAsync(new GatedStream(), time, TimeSpan.FromMinutes(10), stall, leave.Token);
+        (await clean.EnqueueAsync(new byte[40], 1, stall, time, CancellationToken.None)).Should().BeTrue();
+        await Waiting.UntilAsync(() => Task.FromResult(clean.DeliveredThrough == 1));
+        clean.SentThrough(scanned: 9).Should().Be(0, "a live stream may still be cut");
+        await leave.CancelAsync();
+        await FluentActions.Awaiting(() => cleanPump).Should().ThrowAsync<OperationCanceledException>();
+        clean.Complete();
+        clean.SentThrough(scanned: 9).Should().Be(9);
+    }
+
+    /// <summary>
+    /// A client body that takes every write until it stops taking (or from the start, with <c>taking: false</c>); then
+    /// its writes never complete until cancelled: a reader that stopped reading.
+    /// </summary>
+    private sealed class GatedStream(bool taking = true) : Stream
+    {
+        private volatile bool _closed = !taking;
+        private volatile bool _waiting;
+
+        /// <summary>True once a write is waiting on the stopped reader.</summary>
+        public bool Waiting => _waiting;
 
         public override bool CanRead => false;
 
@@ -341,10 +388,15 @@ public sealed class PushTests : IAsyncLifetime
 
         public override long Position { get => 0; set => throw new NotSupportedException(); }
 
+        public void StopTaking() => _closed = true;
+
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            Interlocked.Increment(ref _writes);
-            await new TaskCompletionSource().Task.WaitAsync(cancellationToken);
+            if (_closed)
+            {
+                _waiting = true;
+                await new TaskCompletionSource().Task.WaitAsync(cancellationToken);
+            }
         }
 
         public override void Flush()

@@ -148,25 +148,22 @@ public sealed class PushTests : IAsyncLifetime
         var (client, inbox) = await ConnectListenerAsync();
         var healthy = (await client.CallAsync("register_session", new { name = "healthy", machine = "m" })).Str("session_id");
 
-        // Pushes carry at most ~1 KB of content each. The server's socket send buffer (up to 4 MiB here) and the
-        // stream's queue (16 frames in this host) must fill, then stay full for StreamStallTimeout (1 s here), before
-        // the reader counts as stuck; so DMs go to it in batches of 500 (~0.5 MB) until it is cut off, and the healthy
-        // session gets a note after every batch meanwhile.
+        // Pushes carry at most ~1 KB of content each. 8 MB of DMs (batches of 500) fill the server's socket send buffer
+        // (up to 4 MiB here), then its writes to the stuck reader block and it is cut off after StreamStallTimeout (1 s
+        // here); the healthy session gets a note after every batch meanwhile.
         var line = new string('x', 1000);
-        var batches = 0;
         long last = 0;
-        while (sessions.TryGet(stuckSession, out var open) && open.Stream is not null)
+        for (var batch = 0; batch < 16; batch++)
         {
-            batches.Should().BeLessThan(80, "a reader that stopped reading 40 MB ago must have been cut off");
             var body = "[" + string.Join(',', Enumerable.Range(0, 500).Select(i =>
                 $$"""{"event_type":"bulk","payload":"{{i}} {{line}}","channel":"session:{{stuck}}"}""")) + "]";
             using var response = await _host.PostApiAsync("/api/v1/events:batch", body);
             response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-            last = (await Publish("note", "batch " + batches, "session:" + healthy)).GetProperty("event_id").GetInt64();
-            (await NextAsync(inbox)).Str("content").Should().Be($"note from anonymous on session:{healthy}: batch {batches}");
-            batches++;
-            await Task.Delay(50); // let the delivery loop reach the full queue before checking again
+            last = (await Publish("note", "batch " + batch, "session:" + healthy)).GetProperty("event_id").GetInt64();
+            (await NextAsync(inbox)).Str("content").Should().Be($"note from anonymous on session:{healthy}: batch {batch}");
         }
+
+        await Waiting.UntilAsync(() => Task.FromResult(!(sessions.TryGet(stuckSession, out var open) && open.Stream is not null)));
 
         // The stuck stream is gone; its push cursor kept how far it was really sent (not past what it never got).
         var cursor = (await _host.Service<EventBus.Core.Store.IEventStore>().GetSessionAsync(stuck, TestTimeouts.Token()))!.PushCursor ?? 0;
@@ -194,15 +191,82 @@ public sealed class PushTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AStreamCutOffForStalling_ReconnectingWithoutLastEventId_ReceivesEverythingAfterWhatItParsed()
+    {
+        // The defect: a client parsed up to some event, stopped reading, was cut off, reconnected without
+        // Last-Event-ID, and was never pushed what came after. Here the client parses three pushes, then stops.
+        var session = await _host.InitializeAsync();
+        var me = await RegisterRawAsync(session, "wedged");
+        using var wedged = await RawStreamClient.OpenAsync(_host, "/mcp", "Mcp-Session-Id: " + session);
+        var sessions = _host.Service<McpSessionStore>();
+        SessionEventStream? stream = null;
+        await Waiting.UntilAsync(() => Task.FromResult(sessions.TryGet(session, out var open) && (stream = open.Stream) is not null));
+        long parsed = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            var id = (await Publish("note", "read " + i, "session:" + me)).GetProperty("event_id").GetInt64();
+            while (parsed < id)
+            {
+                parsed = await wedged.NextIdAsync();
+            }
+        }
+
+        // Far more than the server's socket send buffer (4 MiB at most here) and Kestrel's response buffer hold, in
+        // pushes of ~1.2 KB: the server writes some of it into buffers the client never reads, then its writes block.
+        var line = new string('x', 1000);
+        var published = new List<long>();
+        for (var batch = 0; batch < 32; batch++)
+        {
+            var body = "[" + string.Join(',', Enumerable.Range(0, 500).Select(i =>
+                $$"""{"event_type":"bulk","payload":"{{batch}}.{{i}} {{line}}","channel":"session:{{me}}"}""")) + "]";
+            using var response = await _host.PostApiAsync("/api/v1/events:batch", body);
+            response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+            published.AddRange((await ApiCalls.JsonAsync(response)).GetProperty("events").EnumerateArray()
+                .Select(e => e.GetProperty("event_id").GetInt64()));
+        }
+
+        await Waiting.UntilAsync(() => Task.FromResult(!(sessions.TryGet(session, out var open) && open.Stream is not null)));
+        stream!.WasCutOff.Should().BeTrue("the reader stopped reading");
+
+        // A new stream without Last-Event-ID resumes from the push cursor: every event after the last one the client
+        // parsed arrives (a few before it may come again: at least once across a cut-off), up to the last one.
+        HttpResponseMessage? reopened = null;
+        await Waiting.UntilAsync(async () =>
+        {
+            reopened?.Dispose();
+            reopened = await OpenStreamAsync(session);
+            return reopened.StatusCode == HttpStatusCode.OK;
+        });
+        using var reader = new StreamReader(await reopened!.Content.ReadAsStreamAsync());
+        var received = new HashSet<long>();
+        long? first = null;
+        while (!received.Contains(published[^1]))
+        {
+            var read = await reader.ReadLineAsync().WaitAsync(TestTimeouts.Default);
+            read.Should().NotBeNull("the reopened stream ended early");
+            if (read!.StartsWith("id:", StringComparison.Ordinal))
+            {
+                var id = long.Parse(read[3..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                first ??= id;
+                received.Add(id);
+            }
+        }
+
+        reopened.Dispose();
+        first!.Value.Should().BeLessThanOrEqualTo(parsed + 1, "nothing after the last event the client parsed may be skipped");
+        published.Where(id => !received.Contains(id)).Should().BeEmpty("no gaps: every event after what the client parsed is pushed");
+    }
+
+    [Fact]
     public async Task AStreamWhoseReaderStopsIsCutOff_OnceItsQueueIsFull_WithoutBlockingTheWriter()
     {
         var cutOff = 0;
         var stream = new SessionEventStream(16, () => Interlocked.Increment(ref cutOff));
-        var body = new NeverCompletingStream();
+        var body = new GatedStream(taking: false);
         using var stop = new CancellationTokenSource();
-        var pump = stream.PumpAsync(body, TimeProvider.System, TimeSpan.FromMinutes(1), stop.Token);
+        var pump = stream.PumpAsync(body, TimeProvider.System, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1), stop.Token);
         stream.TryEnqueue(new byte[] { 1 }, 1).Should().BeTrue();
-        await Waiting.UntilAsync(() => Task.FromResult(body.Writes > 0));
+        await Waiting.UntilAsync(() => Task.FromResult(body.Waiting));
 
         // The pump is stuck in a write; 16 more fit in the queue, the next one cuts the stream off.
         for (var i = 0; i < 16; i++)
@@ -236,7 +300,7 @@ public sealed class PushTests : IAsyncLifetime
         waiting.IsCompleted.Should().BeFalse();
         var body = new MemoryStream();
         using var stop = new CancellationTokenSource();
-        var pump = stream.PumpAsync(body, time, TimeSpan.FromMinutes(1), stop.Token);
+        var pump = stream.PumpAsync(body, time, TimeSpan.FromMinutes(1), stall, stop.Token);
         (await waiting.WaitAsync(TestTimeouts.Default)).Should().BeTrue();
         await Waiting.UntilAsync(() => Task.FromResult(stream.DeliveredThrough == 17));
         stream.WasCutOff.Should().BeFalse();
@@ -257,12 +321,59 @@ public sealed class PushTests : IAsyncLifetime
         stuck.Ended.IsCancellationRequested.Should().BeTrue();
     }
 
-    /// <summary>A client body whose writes never complete until cancelled: a reader that stopped reading.</summary>
-    private sealed class NeverCompletingStream : Stream
+    [Fact]
+    public async Task AStreamVouchesOnlyForFlushedFrames_AndAcrossACutOffOnlyForThoseFollowedByResendBytesMore()
     {
-        private int _writes;
+        var time = new ManualTimeProvider();
+        var stall = TimeSpan.FromSeconds(30);
+        using var stop = new CancellationTokenSource();
+        var body = new GatedStream();
+        var stream = new SessionEventStream(16, stop.Cancel) { ResendBytes = 100 };
+        var pump = stream.PumpAsync(body, time, TimeSpan.FromMinutes(10), stall, stop.Token);
+        for (var id = 1; id <= 5; id++)
+        {
+            (await stream.EnqueueAsync(new byte[40], id, stall, time, CancellationToken.None)).Should().BeTrue();
+            await Waiting.UntilAsync(() => Task.FromResult(stream.DeliveredThrough == id));
+        }
 
-        public int Writes => Volatile.Read(ref _writes);
+        // 200 bytes flushed: frames 1 and 2 are followed by 100 more; 3 to 5 may still sit unread in socket buffers.
+        stream.SentThrough(scanned: 9).Should().Be(2);
+
+        // The reader stops: a queued frame is not delivered, and a write it takes nothing of cuts the stream off.
+        body.StopTaking();
+        (await stream.EnqueueAsync(new byte[40], 6, stall, time, CancellationToken.None)).Should().BeTrue();
+        await Waiting.UntilAsync(() => Task.FromResult(body.Waiting));
+        time.Advance(stall);
+        await FluentActions.Awaiting(() => pump).Should().ThrowAsync<OperationCanceledException>();
+        stream.WasCutOff.Should().BeTrue();
+        stream.DeliveredThrough.Should().Be(5);
+        stream.SentThrough(scanned: 9).Should().Be(2, "across a cut-off only frames followed by ResendBytes more count as received");
+
+        // A stream that ends cleanly (the client left while nothing was being written) vouches for all it flushed, and
+        // for everything scanned when no event frame was left unwritten.
+        using var leave = new CancellationTokenSource();
+        var clean = new SessionEventStream(16, () => { }) { ResendBytes = 100 };
+        var cleanPump = clean.PumpAsync(new GatedStream(), time, TimeSpan.FromMinutes(10), stall, leave.Token);
+        (await clean.EnqueueAsync(new byte[40], 1, stall, time, CancellationToken.None)).Should().BeTrue();
+        await Waiting.UntilAsync(() => Task.FromResult(clean.DeliveredThrough == 1));
+        clean.SentThrough(scanned: 9).Should().Be(0, "a live stream may still be cut");
+        await leave.CancelAsync();
+        await FluentActions.Awaiting(() => cleanPump).Should().ThrowAsync<OperationCanceledException>();
+        clean.Complete();
+        clean.SentThrough(scanned: 9).Should().Be(9);
+    }
+
+    /// <summary>
+    /// A client body that takes every write until it stops taking (or from the start, with <c>taking: false</c>); then
+    /// its writes never complete until cancelled: a reader that stopped reading.
+    /// </summary>
+    private sealed class GatedStream(bool taking = true) : Stream
+    {
+        private volatile bool _closed = !taking;
+        private volatile bool _waiting;
+
+        /// <summary>True once a write is waiting on the stopped reader.</summary>
+        public bool Waiting => _waiting;
 
         public override bool CanRead => false;
 
@@ -274,10 +385,15 @@ public sealed class PushTests : IAsyncLifetime
 
         public override long Position { get => 0; set => throw new NotSupportedException(); }
 
+        public void StopTaking() => _closed = true;
+
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            Interlocked.Increment(ref _writes);
-            await new TaskCompletionSource().Task.WaitAsync(cancellationToken);
+            if (_closed)
+            {
+                _waiting = true;
+                await new TaskCompletionSource().Task.WaitAsync(cancellationToken);
+            }
         }
 
         public override void Flush()

@@ -17,8 +17,9 @@ namespace EventBus.Server.Api;
 /// <c>GET /api/v1/stream</c>: events as server-sent events. The store is the truth: each stream reads from its own
 /// position and waits on <see cref="CommitSignal"/> for more, so a missed wake-up loses nothing and no events are
 /// held in memory for slow readers. What was just committed is read from <see cref="RecentEvents"/> rather than
-/// each stream querying the database on every commit. Each stream writes from its own request, so a client that stops reading stalls
-/// only itself (and Kestrel's minimum response data rate ends it).
+/// each stream querying the database on every commit. Each stream writes from its own request, so a client that stops
+/// reading stalls only itself, and a write it takes nothing of for <c>EventBus:Mcp:StreamStallTimeout</c> cuts it off
+/// (as MCP GET streams are); it resumes with <c>Last-Event-ID</c>.
 /// </summary>
 internal static partial class EventStreamEndpoint
 {
@@ -62,22 +63,30 @@ internal static partial class EventStreamEndpoint
         var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EventStreamEndpoint).FullName!);
+        var time = services.GetRequiredService<TimeProvider>();
+        using var writer = new Limits.StallGuardedWriter(context.Response.Body, time, mcpOptions.StreamStallTimeout, context.Abort);
         try
         {
             var position = start ?? await store.GetTipAsync(stop.Token);
             await StartAsync(context.Response, stop.Token);
             LogOpened(logger, position, channel ?? "(all)");
             await PumpAsync(
-                context.Response.Body, store, services.GetRequiredService<RecentEvents>(), services.GetRequiredService<CommitSignal>(),
-                services.GetRequiredService<TimeProvider>(),
+                writer, store, services.GetRequiredService<RecentEvents>(), services.GetRequiredService<CommitSignal>(), time,
                 mcpOptions.KeepAliveInterval,
                 services.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions,
                 position, channel, Security.Caller.Of(context), services.GetRequiredService<Security.SessionAccess>(), stop.Token);
         }
         catch (Exception ex) when ((ex is OperationCanceledException && stop.IsCancellationRequested) || ex is IOException)
         {
-            // The client went away or the server is stopping: both are how a stream normally ends.
-            LogClosed(logger);
+            // The client went away, was cut off for not reading, or the server is stopping: all normal ends of a stream.
+            if (writer.Stalled)
+            {
+                LogCutOff(logger);
+            }
+            else
+            {
+                LogClosed(logger);
+            }
         }
 
         return TypedResults.Empty;
@@ -100,7 +109,7 @@ internal static partial class EventStreamEndpoint
 
     /// <summary>Replays from <paramref name="position"/>, then follows commits, until cancelled.</summary>
     private static async Task PumpAsync(
-        Stream body, IEventStore store, RecentEvents recent, CommitSignal signal, TimeProvider time, TimeSpan keepAlive,
+        Limits.StallGuardedWriter writer, IEventStore store, RecentEvents recent, CommitSignal signal, TimeProvider time, TimeSpan keepAlive,
         JsonSerializerOptions json, long position, string? channel, Security.Caller caller, Security.SessionAccess access,
         CancellationToken cancellationToken)
     {
@@ -122,8 +131,8 @@ internal static partial class EventStreamEndpoint
 
             if (events.Count > 0)
             {
-                await body.WriteAsync(Frames(events, json), cancellationToken);
-                await body.FlushAsync(cancellationToken);
+                await writer.WriteAsync(Frames(events, json), cancellationToken);
+                await writer.FlushAsync(cancellationToken);
                 lastWrite = time.GetTimestamp();
             }
 
@@ -139,8 +148,8 @@ internal static partial class EventStreamEndpoint
                 var quietFor = time.GetElapsedTime(lastWrite);
                 if (quietFor >= keepAlive)
                 {
-                    await body.WriteAsync(KeepAliveFrame, cancellationToken);
-                    await body.FlushAsync(cancellationToken);
+                    await writer.WriteAsync(KeepAliveFrame, cancellationToken);
+                    await writer.FlushAsync(cancellationToken);
                     lastWrite = time.GetTimestamp();
                     continue;
                 }
@@ -172,4 +181,7 @@ internal static partial class EventStreamEndpoint
 
     [LoggerMessage(EventId = 301, Level = LogLevel.Debug, Message = "Event stream closed")]
     private static partial void LogClosed(ILogger logger);
+
+    [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Event stream cut off because its reader stopped reading")]
+    private static partial void LogCutOff(ILogger logger);
 }

@@ -136,6 +136,11 @@ internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<
             errors.Add($"EventBus:Mcp:StreamQueueCapacity must be between 16 and 1000000 (got {m.StreamQueueCapacity}).");
         }
 
+        if (m.StreamResendBytes is < 0 or > 1L << 40)
+        {
+            errors.Add($"EventBus:Mcp:StreamResendBytes must be between 0 and 1099511627776 (got {m.StreamResendBytes}).");
+        }
+
         foreach (var (key, value) in new[]
                  {
                      ("KeepAliveInterval", m.KeepAliveInterval), ("SessionIdleTimeout", m.SessionIdleTimeout), ("PruneInterval", m.PruneInterval),

@@ -147,6 +147,7 @@ internal sealed partial class McpHttpHandler(
         using var held = streamSlot;
         var stream = new SessionEventStream(options.Value.StreamQueueCapacity, context.Abort)
         {
+            ResendBytes = options.Value.StreamResendBytes,
             ResumeAfter = EventBus.Core.Events.Cursor.TryParse(context.Request.Headers["Last-Event-ID"].ToString(), out var last) ? last : null,
         };
         if (!session.TryAttach(stream))
@@ -166,7 +167,8 @@ internal sealed partial class McpHttpHandler(
             await context.Response.Body.FlushAsync(context.RequestAborted);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(
                 context.RequestAborted, lifetime.ApplicationStopping, session.Closed);
-            await stream.PumpAsync(context.Response.Body, time, options.Value.KeepAliveInterval, stop.Token);
+            await stream.PumpAsync(
+                context.Response.Body, time, options.Value.KeepAliveInterval, options.Value.StreamStallTimeout, stop.Token);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException)
         {

@@ -3,6 +3,9 @@ namespace EventBus.Server.Mcp;
 /// <summary>The <c>/mcp</c> endpoint's settings. Bound from <c>EventBus:Mcp</c>.</summary>
 public sealed class McpHttpOptions
 {
+    /// <summary>The default of <see cref="StreamResendBytes"/>: 64 MiB.</summary>
+    public const long DefaultStreamResendBytes = 64L * 1024 * 1024;
+
     /// <summary>A session with no request and no open GET stream for this long is closed. Default 2 hours.</summary>
     public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromHours(2);
 
@@ -19,8 +22,16 @@ public sealed class McpHttpOptions
     public int StreamQueueCapacity { get; set; } = 1024;
 
     /// <summary>
-    /// A GET stream whose queue stays full this long (its reader takes nothing) is cut off; its push cursor is kept
-    /// and the next stream resumes from it. Default 30 s.
+    /// A GET stream whose queue stays full this long, or whose write the reader takes nothing of for this long, is cut
+    /// off; its push cursor is kept and the next stream resumes from it. <c>/api/v1/stream</c> readers are cut the same
+    /// way (they resume with <c>Last-Event-ID</c>). Default 30 s.
     /// </summary>
     public TimeSpan StreamStallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How many bytes written to a GET stream may still sit unread in buffers (Kestrel's, both sockets') when it is cut
+    /// off: pushes within the last this-many bytes count as not received, and the next stream sends them again. Default
+    /// <see cref="DefaultStreamResendBytes"/> (64 MiB; Linux lets a receive buffer grow to 32 MiB).
+    /// </summary>
+    public long StreamResendBytes { get; set; } = DefaultStreamResendBytes;
 }

@@ -47,6 +47,7 @@ internal sealed partial class PushService(
     {
         var ct = stream.Ended;
         long cursor = 0;
+        long start = 0;
         long persisted = -1;
         var lastPersist = time.GetTimestamp();
         var rebound = false;
@@ -65,8 +66,9 @@ internal sealed partial class PushService(
                 return;
             }
 
-            // Last-Event-ID is what the client really received; the push cursor is what was written to some socket.
+            // Last-Event-ID is what the client really received; the push cursor is what was surely delivered before.
             cursor = stream.ResumeAfter ?? bus.PushCursor ?? bus.Cursor ?? signal.Tip;
+            start = cursor;
             persisted = bus.PushCursor ?? -1;
             started = true;
             while (!ct.IsCancellationRequested)
@@ -113,7 +115,7 @@ internal sealed partial class PushService(
                 cursor = page.HasMore ? page.Events[^1].Id : Math.Max(cursor, page.Tip);
                 if (time.GetElapsedTime(lastPersist) >= PersistEvery)
                 {
-                    persisted = await PersistAsync(busId, stream, cursor, persisted);
+                    persisted = await PersistAsync(busId, stream, start, cursor, persisted);
                     lastPersist = time.GetTimestamp();
                 }
 
@@ -137,7 +139,7 @@ internal sealed partial class PushService(
             {
                 if (started)
                 {
-                    await PersistAsync(busId, stream, cursor, persisted);
+                    await PersistAsync(busId, stream, start, cursor, persisted);
                 }
 
                 session.DeliveryLock.Release();
@@ -152,12 +154,14 @@ internal sealed partial class PushService(
     }
 
     /// <summary>
-    /// Saves how far the client has been sent: everything scanned when the queue is drained, else the last frame
-    /// actually written (queued frames of a dropped stream are delivered again on the next stream).
+    /// Saves how far the client has surely been sent (<see cref="SessionEventStream.SentThrough"/>): never past a frame
+    /// that was only queued, and across a cut-off not past what the connection's buffers may have held unread, so the
+    /// next stream sends those again rather than skipping them. Never before where this stream started, though: the
+    /// client had what came before that (by its Last-Event-ID, or a previous stream), or was never meant to be pushed it.
     /// </summary>
-    private async Task<long> PersistAsync(string busId, SessionEventStream stream, long scanned, long persisted)
+    private async Task<long> PersistAsync(string busId, SessionEventStream stream, long start, long scanned, long persisted)
     {
-        var safe = stream.IsDrained && !stream.WasCutOff ? scanned : stream.DeliveredThrough;
+        var safe = Math.Max(start, stream.SentThrough(scanned));
         if (safe <= persisted)
         {
             return persisted;

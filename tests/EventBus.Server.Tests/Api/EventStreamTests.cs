@@ -134,6 +134,29 @@ public sealed class EventStreamTests : IAsyncLifetime
         (await NextAsync(onlyX)).EventId.Should().Be(Id(live));
     }
 
+    [Fact]
+    public async Task Stream_WhoseReaderStopsReading_IsCutOffAfterTheStallTimeout_AndGivesBackItsStreamSlot()
+    {
+        await using var host = await BusHost.StartAsync(false, "--EventBus:Mcp:StreamStallTimeout=00:00:01", "--EventBus:Limits:ExemptLoopback=false");
+        var limits = host.Service<Limits.CallerLimits>();
+        using var wedged = await RawStreamClient.OpenAsync(host, "/api/v1/stream");
+        await Waiting.UntilAsync(() => Task.FromResult(limits.Held("ip:127.0.0.1").Streams == 1));
+
+        // 16 MB of events, far more than the server's socket send buffer (4 MiB at most here) and Kestrel's response
+        // buffer hold: the server's writes to a client that reads nothing block, and must be cut after 1 s.
+        var payload = new string('x', 60_000);
+        for (var batch = 0; batch < 18; batch++)
+        {
+            var body = "[" + string.Join(',', Enumerable.Range(0, 15).Select(i =>
+                $$"""{"event_type":"bulk","payload":"{{payload}}","channel":"all"}""")) + "]";
+            using var response = await host.PostApiAsync("/api/v1/events:batch", body);
+            response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        }
+
+        await Waiting.UntilAsync(() => Task.FromResult(limits.Held("ip:127.0.0.1").Streams == 0));
+        await wedged.ReadUntilClosedAsync();
+    }
+
     [Theory]
     [InlineData("cursor=abc", "cursor must be the decimal string of an event id")]
     [InlineData("channel=", "channel must not be empty")]

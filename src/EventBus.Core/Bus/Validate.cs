@@ -13,6 +13,7 @@ internal static class Validate
         }
 
         MaxLength(value, BusOptions.MaxNameLength, parameter);
+        TextRules.Require(value, parameter);
         foreach (var c in value)
         {
             if (char.IsControl(c))

@@ -128,15 +128,25 @@ internal static class JsonRpcChecks
             message = message[..cut];
         }
 
-        if (ex.Path is not { Length: > 1 } path || !path.StartsWith('$'))
+        var field = ex.Path is { Length: > 1 } path && path.StartsWith('$') ? "params" + path[1..] : null;
+
+        // "JSON deserialization for type '<the params type>' was missing required properties including: 'x'."
+        const string Missing = "was missing required properties including: ";
+        var missing = message.IndexOf(Missing, StringComparison.Ordinal);
+        if (missing >= 0)
+        {
+            return $"{field ?? "params"} is missing required properties: {message[(missing + Missing.Length)..]}";
+        }
+
+        if (field is null)
         {
             return message;
         }
 
         // "could not be converted to <the whole params type>" names a type the client never sees; the field is the news.
         return message.StartsWith("The JSON value could not be converted to", StringComparison.Ordinal)
-            ? $"params{path[1..]} has the wrong type or value."
-            : $"params{path[1..]}: {message}";
+            ? $"{field} has the wrong type or value."
+            : $"{field}: {message}";
     }
 
     private static bool UnderParams(string where)

@@ -68,7 +68,10 @@ public sealed class McpMalformedInputTests : IAsyncLifetime
     [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/list","params":"x"}""", "tools/list", "params must be an object (got a string)")]
     [InlineData("""{"jsonrpc":"2.0","id":1,"method":"ping","params":[1]}""", "ping", "params must be an object (got an array)")]
     [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":7}""", "tools/call", "params must be an object (got a number)")]
-    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}""", "initialize", "protocolVersion")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}""", "initialize", "params is missing required properties: 'protocolVersion'")]
+    [InlineData(
+        """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"version":"1"}}}""",
+        "initialize", "params.clientInfo is missing required properties: 'name'")]
     [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":5}}""", "tools/list", "cursor")]
     [InlineData("""{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":5}}""", "resources/read", "uri")]
     [InlineData("""{"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"loud"}}""", "logging/setLevel", "level")]

@@ -24,6 +24,7 @@ internal static class Validate
     public static void Line(string value, int max, string parameter)
     {
         MaxLength(value, max, parameter);
+        TextRules.Require(value, parameter);
         foreach (var c in value)
         {
             if (char.IsControl(c))

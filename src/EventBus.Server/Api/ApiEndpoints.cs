@@ -212,6 +212,10 @@ internal static class ApiProblems
     public static ProblemHttpResult BadRequest(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
 
+    /// <summary>A body that is not UTF-8: refused, never repaired.</summary>
+    public static ProblemHttpResult NotUtf8(int offset) =>
+        BadRequest($"Invalid text: {TextRules.NotUtf8(offset)}. Send UTF-8; nothing was stored.");
+
     public static ProblemHttpResult TooLarge(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload too large");
 }

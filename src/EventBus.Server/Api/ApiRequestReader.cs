@@ -13,6 +13,8 @@ internal static class ApiRequestReader
 {
     private const string NdjsonMediaType = "application/x-ndjson";
 
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
     /// <summary>A body parsed as one JSON document, or the problem with it.</summary>
     public readonly record struct JsonBody(JsonElement Json, ProblemHttpResult? Problem);
 
@@ -24,34 +26,20 @@ internal static class ApiRequestReader
 
     public static async Task<JsonBody> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        try
-        {
-            using var document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
-            return new JsonBody(document.RootElement.Clone(), null);
-        }
-        catch (JsonException ex)
-        {
-            return new JsonBody(default, ApiProblems.BadRequest($"The request body is not valid JSON: {ex.Message}"));
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return new JsonBody(default, TooLarge(request));
-        }
+        var (bytes, problem) = await ReadBodyAsync(request, cancellationToken);
+        return problem is null ? ParseJson(bytes) : new JsonBody(default, problem);
     }
 
     public static async Task<BatchBody> ReadBatchAsync(HttpRequest request, int maxItems, CancellationToken cancellationToken)
     {
+        var (bytes, problem) = await ReadBodyAsync(request, cancellationToken);
+        if (problem is not null)
+        {
+            return new BatchBody([], problem);
+        }
+
         var ndjson = request.ContentType?.StartsWith(NdjsonMediaType, StringComparison.OrdinalIgnoreCase) == true;
-        try
-        {
-            return ndjson
-                ? await ReadNdjsonAsync(request.Body, maxItems, cancellationToken)
-                : await ReadJsonArrayAsync(request, maxItems, cancellationToken);
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return new BatchBody([], TooLarge(request));
-        }
+        return ndjson ? ParseNdjson(bytes, maxItems) : ParseJsonArray(bytes, maxItems);
     }
 
     /// <summary>Turns one JSON object into a publish request: the tool's parameter names, strict types, no unknown keys.</summary>
@@ -66,7 +54,12 @@ internal static class ApiRequestReader
         IReadOnlyList<string>? tags = null;
         foreach (var property in item.EnumerateObject())
         {
-            switch (property.Name)
+            if (!TextRules.TryGetName(property, out var name))
+            {
+                throw new BusValidationException(TextRules.UnpairedSurrogate("a field name"));
+            }
+
+            switch (name)
             {
                 case "event_type": eventType = OptionalString(property); break;
                 case "payload": payload = OptionalString(property); break;
@@ -78,7 +71,7 @@ internal static class ApiRequestReader
                 case "tags": tags = OptionalStringList(property); break;
                 default:
                     throw new BusValidationException(
-                        $"unknown field \"{property.Name}\" (expected event_type, payload, session_id, channel, title, tags, correlation_id, signal_level).");
+                        $"unknown field \"{name}\" (expected event_type, payload, session_id, channel, title, tags, correlation_id, signal_level).");
             }
         }
 
@@ -101,9 +94,49 @@ internal static class ApiRequestReader
             : throw new BusValidationException($"limit must be an integer between 1 and {BusOptions.MaxLimit} (got \"{Preview(text)}\").");
     }
 
-    private static async Task<BatchBody> ReadJsonArrayAsync(HttpRequest request, int maxItems, CancellationToken cancellationToken)
+    /// <summary>
+    /// The whole body, or the problem with it: larger than the server's limit, or not UTF-8 (refused, never repaired:
+    /// a decoder would put U+FFFD where the bad bytes were, and store that).
+    /// </summary>
+    private static async Task<(ReadOnlyMemory<byte> Bytes, ProblemHttpResult? Problem)> ReadBodyAsync(
+        HttpRequest request, CancellationToken cancellationToken)
     {
-        var body = await ReadJsonAsync(request, cancellationToken);
+        using var buffer = new MemoryStream();
+        try
+        {
+            await request.Body.CopyToAsync(buffer, cancellationToken);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (default, TooLarge(request));
+        }
+
+        ReadOnlyMemory<byte> bytes = buffer.ToArray();
+        if (TextRules.FirstInvalidUtf8Byte(bytes.Span) is var bad and >= 0)
+        {
+            return (default, ApiProblems.NotUtf8(bad));
+        }
+
+        // A byte-order mark is valid UTF-8 but not JSON; skipped, as a stream reader would.
+        return (bytes.Span.StartsWith(Utf8Bom) ? bytes[Utf8Bom.Length..] : bytes, null);
+    }
+
+    private static JsonBody ParseJson(ReadOnlyMemory<byte> bytes)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
+            return new JsonBody(document.RootElement.Clone(), null);
+        }
+        catch (JsonException ex)
+        {
+            return new JsonBody(default, ApiProblems.BadRequest($"The request body is not valid JSON: {ex.Message}"));
+        }
+    }
+
+    private static BatchBody ParseJsonArray(ReadOnlyMemory<byte> bytes, int maxItems)
+    {
+        var body = ParseJson(bytes);
         if (body.Problem is not null)
         {
             return new BatchBody([], body.Problem);
@@ -126,15 +159,18 @@ internal static class ApiRequestReader
             : new BatchBody(body.Json.EnumerateArray().Select((item, i) => new BatchItem($"item {i}", item)).ToList(), null);
     }
 
-    private static async Task<BatchBody> ReadNdjsonAsync(Stream body, int maxItems, CancellationToken cancellationToken)
+    private static BatchBody ParseNdjson(ReadOnlyMemory<byte> bytes, int maxItems)
     {
         var items = new List<BatchItem>();
-        using var reader = new StreamReader(body);
         var lineNumber = 0;
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        var rest = bytes;
+        while (!rest.IsEmpty)
         {
+            var end = rest.Span.IndexOf((byte)'\n');
+            var line = end < 0 ? rest : rest[..end];
+            rest = end < 0 ? ReadOnlyMemory<byte>.Empty : rest[(end + 1)..];
             lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
+            if (line.Span.Trim(" \t\r"u8).IsEmpty)
             {
                 continue;
             }
@@ -174,7 +210,7 @@ internal static class ApiRequestReader
     private static string? OptionalString(JsonProperty property) =>
         property.Value.ValueKind switch
         {
-            JsonValueKind.String => property.Value.GetString(),
+            JsonValueKind.String => Text(property.Name, property.Value),
             JsonValueKind.Null => null,
             var kind => throw new BusValidationException($"{property.Name} must be a string (got {Describe(kind)})."),
         };
@@ -192,11 +228,15 @@ internal static class ApiRequestReader
         }
 
         return property.Value.EnumerateArray()
-            .Select(e => e.ValueKind == JsonValueKind.String
-                ? e.GetString()!
+            .Select((e, i) => e.ValueKind == JsonValueKind.String
+                ? Text($"{property.Name}[{i}]", e)
                 : throw new BusValidationException($"{property.Name} must be an array of strings (an entry is {Describe(e.ValueKind)})."))
             .ToList();
     }
+
+    /// <summary>A JSON string field's value; refused, by name, when it is not valid text (an unpaired surrogate).</summary>
+    private static string Text(string name, JsonElement value) =>
+        TextRules.TryGetString(value, out var text) ? text! : throw new BusValidationException(TextRules.UnpairedSurrogate(name));
 
     private static string Describe(JsonValueKind kind) => kind switch
     {

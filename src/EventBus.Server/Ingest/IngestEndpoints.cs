@@ -101,6 +101,12 @@ internal static class IngestEndpoints
             return Limits.LimitReplies.Problem(request.HttpContext, limited);
         }
 
+        // Invalid text is refused, never repaired: decoding would store U+FFFD where the bad bytes were.
+        if (TextRules.FirstInvalidUtf8Byte(body) is var bad and >= 0)
+        {
+            return ApiProblems.NotUtf8(bad);
+        }
+
         var text = Encoding.UTF8.GetString(body);
         if (request.HasFormContentType)
         {
@@ -118,6 +124,12 @@ internal static class IngestEndpoints
         catch (JsonException ex)
         {
             return ApiProblems.BadRequest($"The body is not valid JSON: {ex.Message}");
+        }
+
+        // The payload is stored as sent, but its readers (and the recognizer) would choke on an unpaired surrogate escape.
+        if (text.Contains("\\u", StringComparison.Ordinal) && TextRules.FindInvalidText(json) is { } where)
+        {
+            return ApiProblems.BadRequest($"Invalid text: {TextRules.UnpairedSurrogate(where.StartsWith('$') ? "the body's JSON at " + where : where + " of the body's JSON")}");
         }
 
         var recognized = IngestRecognizer.Recognize(json, request.Headers);

@@ -10,6 +10,7 @@ internal static class JsonRpcReplies
     public const int ParseError = -32700;
     public const int InvalidRequest = -32600;
     public const int MethodNotFound = -32601;
+    public const int InvalidParams = -32602;
 
     // Not part of the MCP standard; the TypeScript SDK uses it for transport-level refusals, so clients know it.
     public const int ServerError = -32000;

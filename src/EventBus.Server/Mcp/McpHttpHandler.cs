@@ -46,11 +46,12 @@ internal sealed partial class McpHttpHandler(
             return;
         }
 
-        var message = await McpRequestBody.ReadAsync(context);
-        if (message is null)
+        if (await McpRequestBody.ReadAsync(context) is not { } post)
         {
             return;
         }
+
+        var (message, body) = post;
 
         // Newer clients probe revision 2026-07-28 first; a plain "method not found" makes them fall back to
         // initialize with 2025-11-25, the revision that still has the GET stream push needs.
@@ -69,7 +70,7 @@ internal sealed partial class McpHttpHandler(
         var sessionId = context.Request.Headers[SessionHeader].ToString();
         if (message is JsonRpcRequest { Method: "tools/call" } call)
         {
-            await CallToolAsync(context, call, sessionId);
+            await CallToolAsync(context, call, body, sessionId);
             return;
         }
 
@@ -209,11 +210,11 @@ internal sealed partial class McpHttpHandler(
         context.Response.StatusCode = StatusCodes.Status200OK;
     }
 
-    private async Task CallToolAsync(HttpContext context, JsonRpcRequest call, string sessionId)
+    private async Task CallToolAsync(HttpContext context, JsonRpcRequest call, ReadOnlyMemory<byte> body, string sessionId)
     {
         if (string.IsNullOrEmpty(sessionId))
         {
-            await tools.HandleAsync(context, call, null);
+            await tools.HandleAsync(context, call, body, null);
             return;
         }
 
@@ -224,7 +225,7 @@ internal sealed partial class McpHttpHandler(
 
         context.Response.Headers[SessionHeader] = session.Id;
         using var scope = session.BeginRequest();
-        await tools.HandleAsync(context, call, session);
+        await tools.HandleAsync(context, call, body, session);
     }
 
     private static async Task RunPostAsync(HttpContext context, McpHttpSession session, JsonRpcMessage message)

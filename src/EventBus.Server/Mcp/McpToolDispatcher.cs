@@ -22,20 +22,20 @@ internal sealed partial class McpToolDispatcher(
 {
     private static readonly ReadOnlyMemory<byte> KeepAlive = ": keepalive\n\n"u8.ToArray();
 
-    private const int InvalidParams = -32602;
     private static readonly JsonTypeInfo<CallToolRequestParams> ParamsInfo = TypeInfo<CallToolRequestParams>();
     private static readonly JsonTypeInfo<RequestId> IdInfo = TypeInfo<RequestId>();
 
-    public async Task HandleAsync(HttpContext context, JsonRpcRequest request, McpHttpSession? session)
+    /// <summary>Answers one <c>tools/call</c>; <paramref name="body"/> is the POST it came in.</summary>
+    public async Task HandleAsync(HttpContext context, JsonRpcRequest request, ReadOnlyMemory<byte> body, McpHttpSession? session)
     {
         CallToolRequestParams? parameters;
         try
         {
-            parameters = request.Params?.Deserialize(ParamsInfo);
+            parameters = ReadParams(request, body);
         }
         catch (JsonException ex)
         {
-            await WriteErrorAsync(context, request.Id, $"Invalid params for tools/call: {ex.Message}");
+            await WriteErrorAsync(context, request.Id, $"Invalid params for tools/call: {JsonRpcChecks.Reason(ex)}");
             return;
         }
 
@@ -127,6 +127,22 @@ internal sealed partial class McpToolDispatcher(
         });
     }
 
+    private static CallToolRequestParams? ReadParams(JsonRpcRequest request, ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            return request.Params?.Deserialize(ParamsInfo);
+        }
+        catch (InvalidOperationException) when (!body.IsEmpty)
+        {
+            // Re-reading the params node decodes every string, and System.Text.Json refuses an argument with an unpaired
+            // surrogate escape. From the body the arguments come out as they were sent, so the tool can refuse the
+            // argument by name (McpRequestBody has checked everything else).
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.GetProperty("params").Deserialize(ParamsInfo);
+        }
+    }
+
     /// <summary>
     /// Most calls finish in well under a millisecond and are answered with one sized write. A call still running
     /// after the keep-alive interval (a long-poll) switches the response to streaming and sends <c>: keepalive</c>
@@ -167,7 +183,7 @@ internal sealed partial class McpToolDispatcher(
         WriteAsync(context, id, json =>
         {
             json.WriteStartObject("error");
-            json.WriteNumber("code", InvalidParams);
+            json.WriteNumber("code", JsonRpcReplies.InvalidParams);
             json.WriteString("message", message);
             json.WriteEndObject();
         });

@@ -1,9 +1,13 @@
 using System.Globalization;
 using System.Text.Json;
+using EventBus.Core.Bus;
 
 namespace EventBus.Server.Tools;
 
-/// <summary>A tool's arguments, read with exact, helpful errors. JSON null counts as absent.</summary>
+/// <summary>
+/// A tool's arguments, read with exact, helpful errors. JSON null counts as absent. Every string is read through
+/// <see cref="Text"/>, the one place an argument that is not valid text (an unpaired surrogate) is refused by name.
+/// </summary>
 internal sealed class ToolArguments(string tool, IDictionary<string, JsonElement>? values)
 {
     public static void RejectUnknown(string tool, IDictionary<string, JsonElement>? values, IReadOnlyCollection<string> known)
@@ -37,7 +41,7 @@ internal sealed class ToolArguments(string tool, IDictionary<string, JsonElement
         }
 
         return value.ValueKind == JsonValueKind.String
-            ? value.GetString()
+            ? Text(name, value)
             : throw WrongType(name, "a string", value);
     }
 
@@ -51,7 +55,7 @@ internal sealed class ToolArguments(string tool, IDictionary<string, JsonElement
 
         return value.ValueKind switch
         {
-            JsonValueKind.String => value.GetString(),
+            JsonValueKind.String => Text(name, value),
             JsonValueKind.Number => value.GetRawText(),
             _ => throw WrongType(name, "a string like \"42\"", value),
         };
@@ -71,7 +75,7 @@ internal sealed class ToolArguments(string tool, IDictionary<string, JsonElement
 
         // Lenient like the old server: "50" means 50.
         if (value.ValueKind == JsonValueKind.String &&
-            int.TryParse(value.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out number))
+            int.TryParse(Text(name, value), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out number))
         {
             return number;
         }
@@ -90,8 +94,8 @@ internal sealed class ToolArguments(string tool, IDictionary<string, JsonElement
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            JsonValueKind.String when value.GetString() is "true" => true,
-            JsonValueKind.String when value.GetString() is "false" => false,
+            JsonValueKind.String when Text(name, value) is "true" => true,
+            JsonValueKind.String when Text(name, value) is "false" => false,
             _ => throw WrongType(name, "true or false", value),
         };
     }
@@ -116,11 +120,17 @@ internal sealed class ToolArguments(string tool, IDictionary<string, JsonElement
                 throw WrongType(name, "an array of strings", value);
             }
 
-            list.Add(item.GetString()!);
+            list.Add(Text($"{name}[{list.Count}]", item));
         }
 
         return list;
     }
+
+    /// <summary>A JSON string argument's value; refused, by name, when it is not valid text.</summary>
+    private string Text(string name, JsonElement value) =>
+        TextRules.TryGetString(value, out var text)
+            ? text!
+            : throw new ToolArgumentException($"{tool}: {TextRules.UnpairedSurrogate($"\"{name}\"")}");
 
     private bool TryGet(string name, out JsonElement value)
     {

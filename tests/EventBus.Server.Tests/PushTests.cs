@@ -165,8 +165,11 @@ public sealed class PushTests : IAsyncLifetime
 
         await Waiting.UntilAsync(() => Task.FromResult(!(sessions.TryGet(stuckSession, out var open) && open.Stream is not null)));
 
-        // The stuck stream is gone; its push cursor kept how far it was really sent (not past what it never got).
-        var cursor = (await _host.Service<EventBus.Core.Store.IEventStore>().GetSessionAsync(stuck, TestTimeouts.Token()))!.PushCursor ?? 0;
+        // The stuck stream is gone; its push cursor kept how far it was really sent (not past what it never got). The
+        // delivery loop saves it as it ends, which may be just after the stream is detached: wait for the save.
+        var store = _host.Service<EventBus.Core.Store.IEventStore>();
+        long cursor = 0;
+        await Waiting.UntilAsync(async () => (await store.GetSessionAsync(stuck, TestTimeouts.Token()))!.PushCursor is { } saved && (cursor = saved) > 0);
         cursor.Should().BeLessThan(last);
 
         // Reopened with a reader that reads, the session receives the rest, from its cursor, up to the last DM: a

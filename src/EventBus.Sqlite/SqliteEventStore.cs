@@ -15,6 +15,7 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, Event
     private readonly SqliteStoreOptions _options;
     private readonly string _connectionString;
     private readonly ReaderPool _readers;
+    private readonly SqliteFaults _faults;
     private SqliteWriter? _writer;
     private int _schemaVersion;
     private long _subscriptionsVersion;
@@ -34,7 +35,12 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, Event
             Cache = SqliteCacheMode.Private,
             // Connections are pooled here (configured once each), not by the provider.
             Pooling = false,
+            // Microsoft.Data.Sqlite retries a busy statement on its own, each try waiting SQLite's busy_timeout, until
+            // this many whole seconds have passed (30 by default): a lock held elsewhere made a write wait ~62 s, not
+            // BusyTimeout. With 1 it stops after the first busy wait, so busy_timeout alone decides.
+            DefaultTimeout = 1,
         }.ToString();
+        _faults = new SqliteFaults(Path.GetFullPath(options.Path), options.BusyTimeout);
         _readers = new ReaderPool(OpenConnection);
     }
 
@@ -50,33 +56,46 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, Event
             Directory.CreateDirectory(directory);
         }
 
-        var connection = OpenConnection();
+        SqliteConnection? connection = null;
         try
         {
+            connection = OpenConnection();
             connection.Execute("PRAGMA journal_mode = WAL;");
             _schemaVersion = Migrations.Apply(connection);
         }
-        catch
+        catch (Exception ex)
         {
-            await connection.DisposeAsync();
-            throw;
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+
+            throw _faults.Translate(ex) ?? ex;
         }
 
         // The writer never checkpoints: a checkpoint fsyncs, and every publisher in the group would wait for it.
         // CheckpointAsync (on a timer, from the host) moves WAL frames into the database off the write path.
         connection.Execute("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;");
         _writer = new SqliteWriter(
-            connection, _options.MaxGroupSize, events => Committed?.Invoke(events), webhooks => DeliveriesQueued?.Invoke(webhooks));
+            connection, _options.MaxGroupSize, events => Committed?.Invoke(events), webhooks => DeliveriesQueued?.Invoke(webhooks), _faults);
     }
 
     /// <summary>
     /// Copies committed WAL frames into the database file without blocking the writer (PASSIVE). If the WAL has
     /// grown past <see cref="SqliteStoreOptions.MaxWalFrames"/> (a writer that never pauses), it waits for a quiet
     /// moment and restarts the WAL (RESTART), briefly holding writers back, so the file cannot grow without bound.
-    /// Returns the WAL size in frames and how many were checkpointed.
+    /// Returns the WAL size in frames and how many were checkpointed. While the last write failed for a full disk or
+    /// a lock, it probes instead (see <see cref="ProbeAsync"/>), so the store recovers without waiting for a publish.
     /// </summary>
-    public Task<(long WalFrames, long Checkpointed)> CheckpointAsync(CancellationToken cancellationToken) =>
-        ReadAsync(c =>
+    public async Task<(long WalFrames, long Checkpointed)> CheckpointAsync(CancellationToken cancellationToken)
+    {
+        if (_faults.Current is not null)
+        {
+            await ProbeAsync(cancellationToken);
+            return (0, 0);
+        }
+
+        return await ReadAsync(c =>
         {
             var (frames, done) = Checkpoint(c, "PASSIVE");
             if (frames > _options.MaxWalFrames)
@@ -86,6 +105,35 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, Event
 
             return (frames, done);
         });
+    }
+
+    /// <summary>
+    /// Tries to write again after a fault: on the writer's connection, between groups, a TRUNCATE checkpoint (it moves
+    /// the WAL into the database and cuts the WAL file to nothing, which is what gives a full disk its space back, even
+    /// when less was freed than the WAL held), then a one-page write. Success clears the fault; a failure records the
+    /// current one. Returns whether the store is writable.
+    /// </summary>
+    public async Task<bool> ProbeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Writer.ExecuteAloneAsync(c =>
+            {
+                Checkpoint(c, "TRUNCATE");
+                // A real write (the header page, value unchanged), so a disk with no room for one page is not called writable.
+                var version = c.ExecuteScalar<int>("PRAGMA user_version");
+                c.Execute($"PRAGMA user_version = {version}");
+                return true;
+            }, cancellationToken);
+            _faults.Clear();
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && _faults.Translate(ex) is { } fault)
+        {
+            _faults.Record(fault);
+            return false;
+        }
+    }
 
     private static (long Frames, long Done) Checkpoint(SqliteConnection connection, string mode)
     {
@@ -102,7 +150,11 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, Event
         {
             var tip = c.ExecuteScalar<long>(Sql.Tip);
             var live = c.ExecuteScalar<int>(Sql.CountLive);
-            return new StoreState("sqlite", Path.GetFullPath(_options.Path), _schemaVersion, tip, live, _writer is not null);
+            var fault = _faults.Current;
+            return new StoreState("sqlite", Path.GetFullPath(_options.Path), _schemaVersion, tip, live, _writer is not null && fault is null)
+            {
+                Fault = fault,
+            };
         });
 
     /// <inheritdoc />
@@ -374,7 +426,7 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, Event
         }
         catch (Exception ex)
         {
-            return Task.FromException<T>(ex);
+            return Task.FromException<T>(_faults.Translate(ex) ?? ex);
         }
         finally
         {
@@ -388,7 +440,11 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, Event
         connection.Open();
         var busyMs = (int)_options.BusyTimeout.TotalMilliseconds;
         var synchronous = _options.Synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL";
-        connection.Execute($"PRAGMA busy_timeout = {busyMs}; PRAGMA synchronous = {synchronous}; PRAGMA temp_store = MEMORY;");
+        // One statement each: in one batch, a statement that waited out busy_timeout on a lock held elsewhere was
+        // passed over without an error, and the next statement waited the whole timeout again.
+        connection.Execute($"PRAGMA busy_timeout = {busyMs}");
+        connection.Execute($"PRAGMA synchronous = {synchronous}");
+        connection.Execute("PRAGMA temp_store = MEMORY");
         return connection;
     }
 

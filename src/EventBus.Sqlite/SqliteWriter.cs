@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using EventBus.Core.Events;
+using EventBus.Core.Store;
 using Microsoft.Data.Sqlite;
 
 namespace EventBus.Sqlite;
@@ -17,19 +18,23 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly int _maxGroupSize;
     private readonly Action<IReadOnlyList<BusEvent>>? _committed;
     private readonly Action<IReadOnlyCollection<string>>? _deliveriesQueued;
+    private readonly SqliteFaults _faults;
     private readonly Task _loop;
 
     /// <param name="connection">The writer's own connection.</param>
     /// <param name="maxGroupSize">The most writes per transaction.</param>
     /// <param name="committed">After a commit that added events: those events, in id order.</param>
     /// <param name="deliveriesQueued">After a commit that queued webhook deliveries: the webhooks that got them.</param>
+    /// <param name="faults">Translates a full disk or a lock into <see cref="StoreUnavailableException"/> and keeps the last one.</param>
     public SqliteWriter(
         SqliteConnection connection,
         int maxGroupSize,
         Action<IReadOnlyList<BusEvent>>? committed,
-        Action<IReadOnlyCollection<string>>? deliveriesQueued = null)
+        Action<IReadOnlyCollection<string>>? deliveriesQueued,
+        SqliteFaults faults)
     {
         _connection = connection;
+        _faults = faults;
         _maxGroupSize = maxGroupSize;
         _committed = committed;
         _deliveriesQueued = deliveriesQueued;
@@ -47,9 +52,20 @@ internal sealed class SqliteWriter : IAsyncDisposable
     /// <summary>Runs <paramref name="work"/> inside the next commit group and returns its result after the commit.</summary>
     public async Task<T> ExecuteAsync<T>(Func<WriteContext, T> work, CancellationToken cancellationToken)
     {
-        var op = new WriteOp<T>(work);
+        var op = new WriteOp<T>(work, alone: false);
         await _queue.Writer.WriteAsync(op, cancellationToken);
         // Once queued the work will run; the caller may stop waiting, but the write is not undone.
+        return await op.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the writer's connection between groups, outside any transaction (a TRUNCATE
+    /// checkpoint, a probe that opens its own): nothing else writes meanwhile.
+    /// </summary>
+    public async Task<T> ExecuteAloneAsync<T>(Func<SqliteConnection, T> work, CancellationToken cancellationToken)
+    {
+        var op = new WriteOp<T>(w => work(w.Connection), alone: true);
+        await _queue.Writer.WriteAsync(op, cancellationToken);
         return await op.Task.WaitAsync(cancellationToken);
     }
 
@@ -62,6 +78,15 @@ internal sealed class SqliteWriter : IAsyncDisposable
             batch.Clear();
             while (batch.Count < _maxGroupSize && reader.TryRead(out var op))
             {
+                if (op.Alone)
+                {
+                    // What came before it commits first; then it runs by itself.
+                    CommitGroup(batch);
+                    batch.Clear();
+                    RunAlone(op);
+                    continue;
+                }
+
                 batch.Add(op);
             }
 
@@ -69,8 +94,26 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
     }
 
+    private void RunAlone(WriteOp op)
+    {
+        try
+        {
+            op.Run(_context); // No group is open: _context.Transaction is null.
+            op.Complete();
+        }
+        catch (Exception ex)
+        {
+            op.Fail(ex);
+        }
+    }
+
     private void CommitGroup(List<WriteOp> batch)
     {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
         // Optimistic: run the whole group in one transaction. Failures are rare (a constraint, a full disk), so
         // rather than a savepoint around every write, a failed group is rolled back and each write retried alone:
         // the bad one fails by itself, the others commit.
@@ -106,21 +149,28 @@ internal sealed class SqliteWriter : IAsyncDisposable
         catch (Exception ex)
         {
             _context.RollbackQuietly();
-            // A webhook change in the group may have swapped the routes before failing: take them from the table again.
-            _context.Routes = Outbox.LoadRoutes(_connection, null);
-            if (!isolated)
+            ReloadRoutesQuietly();
+            // A full disk or a lock is no fault of any one write: retrying them one by one would only make each caller
+            // wait again (a lock: the busy timeout each). They all fail with the reason, at once.
+            var fault = _faults.Translate(ex);
+            if (fault is not null)
+            {
+                _faults.Record(fault);
+            }
+            else if (!isolated)
             {
                 return false;
             }
 
             foreach (var op in ops)
             {
-                op.Fail(ex);
+                op.Fail(fault ?? ex);
             }
 
             return true;
         }
 
+        _faults.Clear();
         foreach (var op in ops)
         {
             op.Complete();
@@ -139,6 +189,19 @@ internal sealed class SqliteWriter : IAsyncDisposable
         return true;
     }
 
+    private void ReloadRoutesQuietly()
+    {
+        // A webhook change in the group may have swapped the routes before failing: take them from the table again.
+        try
+        {
+            _context.Routes = Outbox.LoadRoutes(_connection, null);
+        }
+        catch (SqliteException)
+        {
+            // The database cannot be read either (locked): the routes in memory stay until the next failure or change.
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
@@ -147,8 +210,11 @@ internal sealed class SqliteWriter : IAsyncDisposable
         await _connection.DisposeAsync();
     }
 
-    private abstract class WriteOp
+    private abstract class WriteOp(bool alone)
     {
+        /// <summary>Runs outside any group and transaction.</summary>
+        public bool Alone { get; } = alone;
+
         public abstract void Run(WriteContext context);
 
         public abstract void Complete();
@@ -156,7 +222,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         public abstract void Fail(Exception ex);
     }
 
-    private sealed class WriteOp<T>(Func<WriteContext, T> work) : WriteOp
+    private sealed class WriteOp<T>(Func<WriteContext, T> work, bool alone) : WriteOp(alone)
     {
         private readonly TaskCompletionSource<T> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T _result = default!;

@@ -80,8 +80,12 @@ public interface IEventStore
     Task<EventPage> ReadEventsAsync(EventQuery query, CancellationToken cancellationToken);
 }
 
-/// <summary>The store's health.</summary>
-public sealed record StoreState(string Kind, string Location, int SchemaVersion, long Tip, int LiveSessions, bool Writable);
+/// <summary>The store's health. <see cref="Writable"/> is false while a <see cref="Fault"/> stops writes.</summary>
+public sealed record StoreState(string Kind, string Location, int SchemaVersion, long Tip, int LiveSessions, bool Writable)
+{
+    /// <summary>Why writes fail now (the last write's fault, until a write or a probe succeeds); null when healthy.</summary>
+    public StoreUnavailableException? Fault { get; init; }
+}
 
 /// <summary>A stored event plus the publisher's session row (null when the id is unknown or absent).</summary>
 public sealed record PublishOutcome(BusEvent Event, Session? Publisher);

@@ -24,8 +24,19 @@ internal static class HealthEndpoints
         try
         {
             var state = await store.GetStateAsync(cancellationToken);
-            return TypedResults.Ok(new HealthReport("ok", "eventbus", Version, new StoreReport(
-                state.Kind, state.Location, state.SchemaVersion, state.Tip, state.LiveSessions, state.Writable), sessions.Count, null));
+            var report = new StoreReport(state.Kind, state.Location, state.SchemaVersion, state.Tip, state.LiveSessions, state.Writable)
+            {
+                Fault = state.Fault is { } f ? Api.StoreFaultHandler.FaultName(f.Fault) : null,
+            };
+            if (state.Fault is { } fault)
+            {
+                // Readable but not writable: "degraded", with a status a monitor that only looks at codes sees.
+                return TypedResults.Json(
+                    new HealthReport("degraded", "eventbus", Version, report, sessions.Count, fault.Message),
+                    statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
+            return TypedResults.Ok(new HealthReport("ok", "eventbus", Version, report, sessions.Count, null));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -37,5 +48,9 @@ internal static class HealthEndpoints
 
     internal sealed record HealthReport(string Status, string Service, string Version, StoreReport? Store, int McpSessions, string? Error);
 
-    internal sealed record StoreReport(string Kind, string Path, int SchemaVersion, long LastEventId, int LiveSessions, bool Writable);
+    internal sealed record StoreReport(string Kind, string Path, int SchemaVersion, long LastEventId, int LiveSessions, bool Writable)
+    {
+        /// <summary>Why the store is not writable (<c>disk_full</c>, <c>locked</c>, <c>read_only</c>); absent when it is.</summary>
+        public string? Fault { get; init; }
+    }
 }

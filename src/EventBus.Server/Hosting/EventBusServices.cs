@@ -81,6 +81,7 @@ public static class EventBusServices
     /// <summary>Maps <c>/health</c>, <c>/mcp</c>, <c>/api/v1</c> and <c>/openapi/v1.json</c> behind the Host/Origin guard.</summary>
     public static WebApplication MapEventBus(this WebApplication app)
     {
+        app.UseMiddleware<Api.StoreFaultHandler>();
         app.UseMiddleware<HostGuard>();
         app.UseMiddleware<Security.AuthGate>();
         app.MapHealth();

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using EventBus.Core.Store;
 using EventBus.Server.Tools;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.Protocol;
@@ -84,6 +85,12 @@ internal sealed partial class McpToolDispatcher(
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             return; // The client went away; nobody is left to answer.
+        }
+        catch (StoreUnavailableException ex)
+        {
+            // A full disk or a lock: the reason, as a tool error the agent can read, and no stack trace per call.
+            LogStoreUnavailable(logger, name, ex.Fault, ex.Message);
+            outcome = new ToolOutcome(null, $"{name} failed: {ex.Message}");
         }
         catch (Exception ex)
         {
@@ -213,4 +220,7 @@ internal sealed partial class McpToolDispatcher(
 
     [LoggerMessage(EventId = 120, Level = LogLevel.Error, Message = "Tool {Tool} failed")]
     private static partial void LogToolFailed(ILogger logger, Exception exception, string tool);
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Tool {Tool}: store unavailable ({Fault}): {Reason}")]
+    private static partial void LogStoreUnavailable(ILogger logger, string tool, StoreFault fault, string reason);
 }

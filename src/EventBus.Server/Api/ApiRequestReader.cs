@@ -101,17 +101,12 @@ internal static class ApiRequestReader
     private static async Task<(ReadOnlyMemory<byte> Bytes, ProblemHttpResult? Problem)> ReadBodyAsync(
         HttpRequest request, CancellationToken cancellationToken)
     {
-        using var buffer = new MemoryStream();
-        try
-        {
-            await request.Body.CopyToAsync(buffer, cancellationToken);
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        if (await RequestBody.ReadAsync(request, long.MaxValue, cancellationToken) is not { } body)
         {
             return (default, TooLarge(request));
         }
 
-        ReadOnlyMemory<byte> bytes = buffer.ToArray();
+        ReadOnlyMemory<byte> bytes = body;
         if (TextRules.FirstInvalidUtf8Byte(bytes.Span) is var bad and >= 0)
         {
             return (default, ApiProblems.NotUtf8(bad));

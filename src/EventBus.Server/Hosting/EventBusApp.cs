@@ -202,7 +202,7 @@ public static partial class EventBusApp
         {
             var certificate = X509Certificate2.CreateFromPemFile(certificatePath, string.IsNullOrEmpty(tls.KeyPath) ? null : tls.KeyPath);
 
-            if (certificate.NotAfter < DateTime.Now)
+            if (certificate.NotAfter.ToUniversalTime() < TimeProvider.System.GetUtcNow().UtcDateTime)
             {
                 throw new ConfigurationException($"EventBus:Tls: the certificate in {certificatePath} expired on {certificate.NotAfter:u}.");
             }

@@ -67,16 +67,7 @@ internal static class IngestEndpoints
         }
 
         var limit = bus.Options.MaxPayloadBytes;
-        byte[] body;
-        try
-        {
-            body = await ReadBodyAsync(request.Body, limit, cancellationToken) ?? [];
-            if (body.Length > limit)
-            {
-                return ApiProblems.TooLarge($"The body is larger than {limit} bytes, the most one event holds (EventBus:MaxPayloadBytes).");
-            }
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        if (await RequestBody.ReadAsync(request, limit, cancellationToken) is not { } body)
         {
             return ApiProblems.TooLarge($"The body is larger than {limit} bytes, the most one event holds (EventBus:MaxPayloadBytes).");
         }
@@ -164,22 +155,6 @@ internal static class IngestEndpoints
     }
 
     /// <summary>The body, reading at most one byte past <paramref name="limit"/> (enough to know it is too large).</summary>
-    private static async Task<byte[]?> ReadBodyAsync(Stream stream, int limit, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            buffer.Write(chunk, 0, read);
-            if (buffer.Length > limit)
-            {
-                break;
-            }
-        }
-
-        return buffer.ToArray();
-    }
 
     private static string? NonEmpty(Microsoft.Extensions.Primitives.StringValues value) => value.Count == 0 || string.IsNullOrEmpty(value[0]) ? null : value[0];
 }

@@ -174,13 +174,13 @@ internal sealed class BenchRunner(BenchOptions options)
             File.Delete(file);
         }
 
-        var store = new SqliteEventStore(new SqliteStoreOptions { Path = path });
+        var store = new SqliteStore(new SqliteStoreOptions { Path = path });
         _owned.Add(store);
         await store.InitializeAsync(cancellationToken);
         Operation StorePublish() => async ct =>
         {
             var e = new NewEvent("bench", payload, "anonymous", DateTimeOffset.UtcNow, "all", null, SignalLevel.Info, null, null);
-            var outcome = await store.PublishAsync(e, null, ct);
+            var outcome = await store.Events.PublishAsync(e, null, ct);
             return outcome.Event.Id > 0;
         };
 
@@ -193,8 +193,8 @@ internal sealed class BenchRunner(BenchOptions options)
         var self = new CpuMeter(null, null);
         return
         [
-            new Phase("store publish x1", "store.PublishAsync in-process (no HTTP/MCP)", PhaseGroup.Diagnostic, [StorePublish()], self),
-            new Phase($"store publish x{n}", "store.PublishAsync in-process (no HTTP/MCP)", PhaseGroup.Diagnostic,
+            new Phase("store publish x1", "store.Events.PublishAsync in-process (no HTTP/MCP)", PhaseGroup.Diagnostic, [StorePublish()], self),
+            new Phase($"store publish x{n}", "store.Events.PublishAsync in-process (no HTTP/MCP)", PhaseGroup.Diagnostic,
                 [.. Enumerable.Range(0, n).Select(_ => StorePublish())], self),
             new Phase($"list_channels x{n}", "MCP tools/call list_channels (no write)", PhaseGroup.Diagnostic,
                 [.. sessions.Select(ListChannels)], new CpuMeter(options.ServerPid, null)),
@@ -259,17 +259,17 @@ internal sealed class BenchRunner(BenchOptions options)
         if (options.Diagnostics && options.ReadDb is { } db)
         {
             // The same database, opened by this process too (WAL lets readers share it with the server).
-            var store = new SqliteEventStore(new SqliteStoreOptions { Path = db });
+            var store = new SqliteStore(new SqliteStoreOptions { Path = db });
             _owned.Add(store);
             await store.InitializeAsync(cancellationToken);
             var j = 0;
             Operation StoreRead() => async ct =>
             {
-                var page = await store.ReadEventsAsync(new EventQuery(tip - 1 - (j++ % 50), 50), ct);
+                var page = await store.Events.ReadEventsAsync(new EventQuery(tip - 1 - (j++ % 50), 50), ct);
                 return page.Events.Count > 0;
             };
             phases.Add(new Phase(
-                "store read cursor", "store.ReadEventsAsync in-process, cursor tip-1..50", PhaseGroup.Diagnostic,
+                "store read cursor", "store.Events.ReadEventsAsync in-process, cursor tip-1..50", PhaseGroup.Diagnostic,
                 [StoreRead()], new CpuMeter(null, null)));
         }
 

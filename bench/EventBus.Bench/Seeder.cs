@@ -17,7 +17,7 @@ internal static class Seeder
         }
 
         var watch = Stopwatch.StartNew();
-        var store = new SqliteEventStore(new SqliteStoreOptions { Path = path });
+        var store = new SqliteStore(new SqliteStoreOptions { Path = path });
         await using (store)
         {
             await store.InitializeAsync(cancellationToken);
@@ -35,7 +35,7 @@ internal static class Seeder
                         k % 10 == 0 ? "repo:eventbus" : "all", null, SignalLevel.Info, null, null);
                 }
 
-                await store.AppendAsync(events, cancellationToken);
+                await store.Events.AppendAsync(events, cancellationToken);
                 done += n;
             }
         }

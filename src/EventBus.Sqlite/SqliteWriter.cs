@@ -16,28 +16,24 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly SqliteConnection _connection;
     private readonly WriteContext _context;
     private readonly int _maxGroupSize;
-    private readonly Action<IReadOnlyList<BusEvent>>? _committed;
-    private readonly Action<IReadOnlyCollection<string>>? _deliveriesQueued;
+    private readonly ICommitObserver _observer;
     private readonly SqliteFaults _faults;
     private readonly Task _loop;
 
     /// <param name="connection">The writer's own connection.</param>
     /// <param name="maxGroupSize">The most writes per transaction.</param>
-    /// <param name="committed">After a commit that added events: those events, in id order.</param>
-    /// <param name="deliveriesQueued">After a commit that queued webhook deliveries: the webhooks that got them.</param>
+    /// <param name="observer">Told after a commit that added events (in id order) or queued webhook deliveries.</param>
     /// <param name="faults">Translates a full disk or a lock into <see cref="StoreUnavailableException"/> and keeps the last one.</param>
     public SqliteWriter(
         SqliteConnection connection,
         int maxGroupSize,
-        Action<IReadOnlyList<BusEvent>>? committed,
-        Action<IReadOnlyCollection<string>>? deliveriesQueued,
+        ICommitObserver observer,
         SqliteFaults faults)
     {
         _connection = connection;
         _faults = faults;
         _maxGroupSize = maxGroupSize;
-        _committed = committed;
-        _deliveriesQueued = deliveriesQueued;
+        _observer = observer;
         _context = new WriteContext(connection);
         _context.Routes = Outbox.LoadRoutes(connection, null);
         // Bounded and waiting (not dropping) when full: a burst slows publishers down rather than losing events.
@@ -178,12 +174,12 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
         if (_context.Inserted.Count > 0)
         {
-            _committed?.Invoke([.. _context.Inserted]);
+            _observer.OnCommitted([.. _context.Inserted]);
         }
 
         if (_context.QueuedWebhooks.Count > 0)
         {
-            _deliveriesQueued?.Invoke(_context.QueuedWebhooks.ToArray());
+            _observer.OnDeliveriesQueued(_context.QueuedWebhooks.ToArray());
         }
 
         return true;

@@ -13,7 +13,7 @@ public class ReadTests
         // ids 1..12: channels alternate, types cycle, two correlated, levels mixed.
         for (var i = 1; i <= 12; i++)
         {
-            await temp.Store.PublishAsync(TempStore.Event(
+            await temp.Store.Events.PublishAsync(TempStore.Event(
                 type: (i % 3) switch { 0 => "ci_failed", 1 => "note", _ => "task_completed" },
                 channel: i % 2 == 0 ? "repo:x" : "all",
                 payload: "e" + i,
@@ -30,12 +30,12 @@ public class ReadTests
     public async Task CursorRead_ReturnsOldestUnseenFirst_WithHasMore()
     {
         await using var temp = await SeededAsync();
-        var page = await temp.Store.ReadEventsAsync(new EventQuery(3, 4), None);
+        var page = await temp.Store.Events.ReadEventsAsync(new EventQuery(3, 4), None);
         page.Events.Select(e => e.Id).Should().Equal(4, 5, 6, 7);
         page.HasMore.Should().BeTrue();
         page.Tip.Should().Be(12);
 
-        var last = await temp.Store.ReadEventsAsync(new EventQuery(8, 4), None);
+        var last = await temp.Store.Events.ReadEventsAsync(new EventQuery(8, 4), None);
         last.Events.Select(e => e.Id).Should().Equal(9, 10, 11, 12);
         last.HasMore.Should().BeFalse();
     }
@@ -44,7 +44,7 @@ public class ReadTests
     public async Task TailRead_ReturnsNewestWindowInAscendingOrder()
     {
         await using var temp = await SeededAsync();
-        var page = await temp.Store.ReadEventsAsync(new EventQuery(null, 3), None);
+        var page = await temp.Store.Events.ReadEventsAsync(new EventQuery(null, 3), None);
         page.Events.Select(e => e.Id).Should().Equal(10, 11, 12);
         page.HasMore.Should().BeTrue();
     }
@@ -53,19 +53,19 @@ public class ReadTests
     public async Task Filters_Combine()
     {
         await using var temp = await SeededAsync();
-        (await temp.Store.ReadEventsAsync(new EventQuery(0, 50, Channel: "repo:x"), None)).Events.Select(e => e.Id)
+        (await temp.Store.Events.ReadEventsAsync(new EventQuery(0, 50, Channel: "repo:x"), None)).Events.Select(e => e.Id)
             .Should().Equal(2, 4, 6, 8, 10, 12);
-        (await temp.Store.ReadEventsAsync(new EventQuery(0, 50, EventTypes: ["ci_failed", "note"]), None)).Events.Select(e => e.Id)
+        (await temp.Store.Events.ReadEventsAsync(new EventQuery(0, 50, EventTypes: ["ci_failed", "note"]), None)).Events.Select(e => e.Id)
             .Should().Equal(1, 3, 4, 6, 7, 9, 10, 12);
-        (await temp.Store.ReadEventsAsync(new EventQuery(0, 50, CorrelationId: "thread-1"), None)).Events.Select(e => e.Id)
+        (await temp.Store.Events.ReadEventsAsync(new EventQuery(0, 50, CorrelationId: "thread-1"), None)).Events.Select(e => e.Id)
             .Should().Equal(4, 9);
-        (await temp.Store.ReadEventsAsync(new EventQuery(0, 50, MinLevel: SignalLevel.Actionable), None)).Events.Select(e => e.Id)
+        (await temp.Store.Events.ReadEventsAsync(new EventQuery(0, 50, MinLevel: SignalLevel.Actionable), None)).Events.Select(e => e.Id)
             .Should().Equal(3, 6, 9, 12);
-        (await temp.Store.ReadEventsAsync(new EventQuery(0, 50, MinLevel: SignalLevel.Info), None)).Events.Select(e => e.Id)
+        (await temp.Store.Events.ReadEventsAsync(new EventQuery(0, 50, MinLevel: SignalLevel.Info), None)).Events.Select(e => e.Id)
             .Should().Equal(1, 3, 4, 6, 7, 9, 10, 12);
-        (await temp.Store.ReadEventsAsync(new EventQuery(5, 50, Channel: "repo:x", MinLevel: SignalLevel.Actionable), None)).Events
+        (await temp.Store.Events.ReadEventsAsync(new EventQuery(5, 50, Channel: "repo:x", MinLevel: SignalLevel.Actionable), None)).Events
             .Select(e => e.Id).Should().Equal(6, 12);
-        (await temp.Store.ReadEventsAsync(new EventQuery(null, 2, Channel: "all"), None)).Events.Select(e => e.Id)
+        (await temp.Store.Events.ReadEventsAsync(new EventQuery(null, 2, Channel: "all"), None)).Events.Select(e => e.Id)
             .Should().Equal(9, 11);
     }
 
@@ -73,9 +73,9 @@ public class ReadTests
     public async Task Events_RoundTripEveryField()
     {
         await using var temp = await SeededAsync();
-        var first = (await temp.Store.ReadEventsAsync(new EventQuery(0, 1), None)).Events.Single();
+        var first = (await temp.Store.Events.ReadEventsAsync(new EventQuery(0, 1), None)).Events.Single();
         first.Should().BeEquivalentTo(new BusEvent(1, "note", "e1", "anonymous", first.Timestamp, "all", null, SignalLevel.Info, "first", ["a", "b"]));
-        var fourth = (await temp.Store.ReadEventsAsync(new EventQuery(3, 1), None)).Events.Single();
+        var fourth = (await temp.Store.Events.ReadEventsAsync(new EventQuery(3, 1), None)).Events.Single();
         fourth.CorrelationId.Should().Be("thread-1");
         fourth.Title.Should().BeNull();
         fourth.Tags.Should().BeNull();

@@ -8,7 +8,7 @@ internal sealed class TempStore : IAsyncDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 22, 2, 14, 0, TimeSpan.Zero);
 
-    private TempStore(string directory, SqliteEventStore store)
+    private TempStore(string directory, SqliteStore store)
     {
         Directory = directory;
         Store = store;
@@ -18,12 +18,12 @@ internal sealed class TempStore : IAsyncDisposable
 
     public string Path => System.IO.Path.Combine(Directory, "bus.db");
 
-    public SqliteEventStore Store { get; private set; }
+    public SqliteStore Store { get; private set; }
 
-    public static async Task<TempStore> CreateAsync(Action<IReadOnlyList<BusEvent>>? committed = null)
+    public static async Task<TempStore> CreateAsync(ICommitObserver? observer = null)
     {
         var directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "eventbus-tests", Guid.NewGuid().ToString("N"));
-        var store = new SqliteEventStore(new SqliteStoreOptions { Path = System.IO.Path.Combine(directory, "bus.db") }, committed);
+        var store = new SqliteStore(new SqliteStoreOptions { Path = System.IO.Path.Combine(directory, "bus.db") }, observer);
         await store.InitializeAsync(CancellationToken.None);
         return new TempStore(directory, store);
     }
@@ -32,7 +32,7 @@ internal sealed class TempStore : IAsyncDisposable
     public async Task ReopenAsync()
     {
         await Store.DisposeAsync();
-        Store = new SqliteEventStore(new SqliteStoreOptions { Path = Path });
+        Store = new SqliteStore(new SqliteStoreOptions { Path = Path });
         await Store.InitializeAsync(CancellationToken.None);
     }
 

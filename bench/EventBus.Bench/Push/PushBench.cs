@@ -350,7 +350,7 @@ internal sealed class PushBench(BenchOptions options)
             var events = Enumerable.Range(0, size)
                 .Select(_ => new NewEvent("bench", _payload, "anonymous", DateTimeOffset.UtcNow, "all", null, SignalLevel.Info, null, null))
                 .ToList();
-            Operation Append() => async ct => (await store.AppendAsync(events, ct)).Count == size;
+            Operation Append() => async ct => (await store.Events.AppendAsync(events, ct)).Count == size;
 
             var raw = await RawInsert.OpenAsync(ScratchPath("batch-raw.db"), _payload, cancellationToken);
             owned.Add(raw);
@@ -362,7 +362,7 @@ internal sealed class PushBench(BenchOptions options)
             {
                 new("rest batch x1", $"POST /api/v1/events:batch, {size} events", PhaseGroup.Throughput, [Post(clients[0])], server),
                 new($"rest batch x{clients.Count}", $"POST /api/v1/events:batch, {size} events", PhaseGroup.Throughput, [.. clients.Select(Post)], server),
-                new("store append x1", $"store.AppendAsync({size}) in-process", PhaseGroup.Diagnostic, [Append()], self),
+                new("store append x1", $"store.Events.AppendAsync({size}) in-process", PhaseGroup.Diagnostic, [Append()], self),
                 new("sqlite insert x1", $"SQLite alone: {size} prepared INSERTs, one transaction", PhaseGroup.Diagnostic, [Insert()], self),
             };
             Phase.Progress($"batch: {phases.Count} phases, warm-up {options.Warmup.TotalSeconds:F0} s, {options.Repetitions} rounds of {options.Duration.TotalSeconds:F0} s");
@@ -522,9 +522,9 @@ internal sealed class PushBench(BenchOptions options)
         return path;
     }
 
-    private async Task<SqliteEventStore> ScratchStoreAsync(string name, CancellationToken cancellationToken)
+    private async Task<SqliteStore> ScratchStoreAsync(string name, CancellationToken cancellationToken)
     {
-        var store = new SqliteEventStore(new SqliteStoreOptions { Path = ScratchPath(name) });
+        var store = new SqliteStore(new SqliteStoreOptions { Path = ScratchPath(name) });
         await store.InitializeAsync(cancellationToken);
         return store;
     }
@@ -607,7 +607,7 @@ internal sealed class PushBench(BenchOptions options)
         public static async Task<RawInsert> OpenAsync(string path, string payload, CancellationToken cancellationToken)
         {
             // The store creates the schema (same tables and indexes), then this connection writes on its own.
-            await using (var store = new SqliteEventStore(new SqliteStoreOptions { Path = path }))
+            await using (var store = new SqliteStore(new SqliteStoreOptions { Path = path }))
             {
                 await store.InitializeAsync(cancellationToken);
             }

@@ -55,7 +55,7 @@ internal static class TokenCommands
             await using var store = await OpenAsync(run, db);
             try
             {
-                await store.CreateTokenAsync(token, run.CancellationToken);
+                await store.Tokens.CreateTokenAsync(token, run.CancellationToken);
             }
             catch (InvalidOperationException ex)
             {
@@ -93,7 +93,7 @@ internal static class TokenCommands
         command.SetAction(context, async run =>
         {
             await using var store = await OpenAsync(run, db);
-            var tokens = await store.ListTokensAsync(run.CancellationToken);
+            var tokens = await store.Tokens.ListTokensAsync(run.CancellationToken);
             var now = run.Context.Time.GetUtcNow();
             if (run.Json)
             {
@@ -140,7 +140,7 @@ internal static class TokenCommands
         command.SetAction(context, async run =>
         {
             await using var store = await OpenAsync(run, db);
-            if (!await store.RevokeTokenAsync(run.Get(which)!, run.Context.Time.GetUtcNow(), run.CancellationToken))
+            if (!await store.Tokens.RevokeTokenAsync(run.Get(which)!, run.Context.Time.GetUtcNow(), run.CancellationToken))
             {
                 await run.Error.WriteLineAsync($"Failed: no usable token with id or name \"{run.Get(which)}\"");
                 return CliApp.Failed;
@@ -152,10 +152,10 @@ internal static class TokenCommands
         return command;
     }
 
-    private static async Task<SqliteEventStore> OpenAsync(Invocation run, Option<string?> db)
+    private static async Task<SqliteStore> OpenAsync(Invocation run, Option<string?> db)
     {
         var path = run.Get(db) ?? run.Context.Environment("EVENTBUS_DB") ?? SqliteStoreOptions.DefaultPath();
-        var store = new SqliteEventStore(new SqliteStoreOptions { Path = path });
+        var store = new SqliteStore(new SqliteStoreOptions { Path = path });
         await store.InitializeAsync(run.CancellationToken);
         return store;
     }

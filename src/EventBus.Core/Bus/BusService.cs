@@ -116,6 +116,15 @@ public sealed class BusService(
     }
 
     /// <summary>
+    /// An ingested event (an alert, a CI result): validated as <c>publish_event</c> validates, and stored unless its
+    /// idempotency key was seen before <paramref name="keyExpiresAt"/>: then the event stored the first time comes back,
+    /// flagged as a duplicate.
+    /// </summary>
+    public async Task<IngestOutcome> IngestAsync(
+        PublishRequest request, string? idempotencyKey, DateTimeOffset keyExpiresAt, CancellationToken cancellationToken) =>
+        await store.IngestAsync(ToNewEvent(request), idempotencyKey, keyExpiresAt, cancellationToken);
+
+    /// <summary>
     /// Validates every publish of a batch before anything is stored: one bad item refuses the whole batch, and the
     /// refusal names it (<paramref name="itemName"/> of its index, e.g. "item 3" or "line 4").
     /// </summary>
@@ -147,8 +156,8 @@ public sealed class BusService(
     private static PublishReply ReplyFor(BusEvent e) =>
         new(e.Id, e.EventType, e.Payload, e.Channel, e.SignalLevel.ToWire()) { CorrelationId = e.CorrelationId };
 
-    /// <summary>Validates a publish request and turns it into an event to store (used by ingest too).</summary>
-    public NewEvent ToNewEvent(PublishRequest request)
+    /// <summary>Validates a publish request and turns it into an event to store.</summary>
+    private NewEvent ToNewEvent(PublishRequest request)
     {
         Validate.Name(request.EventType, "event_type");
         if (request.Payload is null)

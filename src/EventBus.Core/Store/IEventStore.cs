@@ -24,6 +24,13 @@ public interface IEventStore
     /// <summary>Appends several events in one transaction, in order.</summary>
     Task<IReadOnlyList<BusEvent>> AppendAsync(IReadOnlyList<NewEvent> newEvents, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Stores an ingested event unless <paramref name="idempotencyKey"/> was seen (and has not expired): then the
+    /// event stored the first time is returned, flagged as a duplicate. Check and insert are one transaction.
+    /// </summary>
+    Task<IngestOutcome> IngestAsync(
+        NewEvent newEvent, string? idempotencyKey, DateTimeOffset expiresAt, CancellationToken cancellationToken);
+
     /// <summary>Registers a new session or resumes the one with the same (machine, client id).</summary>
     Task<RegisterOutcome> RegisterAsync(RegisterRequest request, CancellationToken cancellationToken);
 
@@ -86,6 +93,9 @@ public sealed record StoreState(string Kind, string Location, int SchemaVersion,
     /// <summary>Why writes fail now (the last write's fault, until a write or a probe succeeds); null when healthy.</summary>
     public StoreUnavailableException? Fault { get; init; }
 }
+
+/// <summary>An ingested event, or the one stored earlier under the same idempotency key.</summary>
+public sealed record IngestOutcome(BusEvent Event, bool Duplicate);
 
 /// <summary>A stored event plus the publisher's session row (null when the id is unknown or absent).</summary>
 public sealed record PublishOutcome(BusEvent Event, Session? Publisher);

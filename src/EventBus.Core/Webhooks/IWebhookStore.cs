@@ -8,8 +8,6 @@ namespace EventBus.Core.Webhooks;
 /// </summary>
 public interface IWebhookStore
 {
-    /// <summary>Called after each commit that queued deliveries, with the webhooks that got them (on the writer: be quick).</summary>
-    Action<IReadOnlyCollection<string>>? DeliveriesQueued { get; set; }
 
     /// <summary>Stores a new webhook (active).</summary>
     Task AddWebhookAsync(Webhook webhook, CancellationToken cancellationToken);
@@ -46,13 +44,6 @@ public interface IWebhookStore
 
     /// <summary>Queues a delivery again from the start of the schedule; null if there is no such delivery.</summary>
     Task<Delivery?> RedeliverAsync(long deliveryId, DateTimeOffset now, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Stores an ingested event unless <paramref name="idempotencyKey"/> was seen (and has not expired): then the
-    /// event stored the first time is returned, flagged as a duplicate. Check and insert are one transaction.
-    /// </summary>
-    Task<IngestOutcome> IngestAsync(
-        NewEvent newEvent, string? idempotencyKey, DateTimeOffset expiresAt, CancellationToken cancellationToken);
 
     /// <summary>Deletes expired idempotency keys and finished deliveries (with their attempts) older than the cutoff.</summary>
     Task<(int Keys, int Deliveries)> PruneAsync(DateTimeOffset now, DateTimeOffset finishedBefore, CancellationToken cancellationToken);

@@ -129,6 +129,3 @@ public sealed record WebhookDisabling(Webhook Webhook, string Reason, DateTimeOf
 
 /// <summary>Which deliveries to list: newest first.</summary>
 public sealed record DeliveryQuery(string? WebhookId, DeliveryStatus? Status, int Limit);
-
-/// <summary>An ingested event, or the one stored earlier under the same idempotency key.</summary>
-public sealed record IngestOutcome(BusEvent Event, bool Duplicate);

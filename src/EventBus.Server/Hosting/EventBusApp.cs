@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using EventBus.Core.Store;
 using EventBus.Server.Health;
-using EventBus.Sqlite;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -69,6 +68,17 @@ public static partial class EventBusApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        try
+        {
+            // Every option registered with ValidateOnStart (the store's too) is checked now, so a bad value stops the
+            // build with a message naming the setting, as the server's own options do.
+            app.Services.GetService<IStartupValidator>()?.Validate();
+        }
+        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
+        {
+            throw new ConfigurationException(Describe(ex), ex);
+        }
+
         app.MapEventBus();
         return app;
     }
@@ -77,7 +87,7 @@ public static partial class EventBusApp
     public static async Task StartEventBusAsync(this WebApplication app, CancellationToken cancellationToken = default)
     {
         var store = app.Services.GetRequiredService<IEventStore>();
-        var storeOptions = app.Services.GetRequiredService<IOptions<SqliteStoreOptions>>().Value;
+        var storeDescriptor = app.Services.GetRequiredService<StoreDescriptor>();
         try
         {
             await store.InitializeAsync(cancellationToken);
@@ -85,7 +95,7 @@ public static partial class EventBusApp
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            throw new ConfigurationException($"cannot open the database {storeOptions.Path}: {ex.Message}", ex);
+            throw new ConfigurationException($"cannot open the database {storeDescriptor.Location}: {ex.Message}", ex);
         }
 
         var options = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
@@ -94,9 +104,9 @@ public static partial class EventBusApp
         if (!options.IsLoopback && usableTokens == 0 && !options.InsecureNoAuth)
         {
             throw new ConfigurationException(
-                $"EventBus:Host is {options.Host}, a network address, and {storeOptions.Path} holds no usable access token: anyone " +
+                $"EventBus:Host is {options.Host}, a network address, and {storeDescriptor.Location} holds no usable access token: anyone " +
                 "who can reach the port could read every message and act as any session. Create a token on this machine first " +
-                $"(`eventbus token create --name laptop --scope admin --db {storeOptions.Path}`), then start again; or pass " +
+                $"(`eventbus token create --name laptop --scope admin --db {storeDescriptor.Location}`), then start again; or pass " +
                 "--insecure-no-auth to serve without authentication anyway.");
         }
 
@@ -161,9 +171,8 @@ public static partial class EventBusApp
         {
             var options = configuration.GetSection("EventBus").Get<ServerOptions>() ?? new ServerOptions();
             var bus = configuration.GetSection("EventBus").Get<Core.Bus.BusOptions>() ?? new Core.Bus.BusOptions();
-            var store = configuration.GetSection("EventBus:Store").Get<SqliteStoreOptions>() ?? new SqliteStoreOptions();
             var mcp = configuration.GetSection("EventBus:Mcp").Get<Mcp.McpHttpOptions>() ?? new Mcp.McpHttpOptions();
-            var result = new ServerOptionsValidator(Options.Create(bus), Options.Create(store), Options.Create(mcp)).Validate(null, options);
+            var result = new ServerOptionsValidator(Options.Create(bus), Options.Create(mcp)).Validate(null, options);
             if (result.Failed)
             {
                 throw new ConfigurationException(string.Join(" ", result.Failures));

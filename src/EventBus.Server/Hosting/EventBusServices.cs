@@ -7,10 +7,8 @@ using EventBus.Server.Ingest;
 using EventBus.Server.Mcp;
 using EventBus.Server.Notifications;
 using EventBus.Server.Sessions;
-using EventBus.Server.Store;
 using EventBus.Server.Tools;
 using EventBus.Server.Webhooks;
-using EventBus.Sqlite;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.Server;
 
@@ -25,7 +23,6 @@ public static class EventBusServices
         var section = configuration.GetSection("EventBus");
         services.AddOptions<ServerOptions>().Bind(section).ValidateOnStart();
         services.AddOptions<BusOptions>().Bind(section);
-        services.AddOptions<SqliteStoreOptions>().Bind(section.GetSection("Store"));
         services.AddOptions<McpHttpOptions>().Bind(section.GetSection("Mcp"));
         services.AddSingleton<IValidateOptions<ServerOptions>, ServerOptionsValidator>();
 
@@ -39,19 +36,9 @@ public static class EventBusServices
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<CommitSignal>();
         services.AddSingleton<RecentEvents>();
-        services.AddSingleton<SqliteEventStore>(sp =>
-        {
-            var signal = sp.GetRequiredService<CommitSignal>();
-            var recent = sp.GetRequiredService<RecentEvents>();
-            return new SqliteEventStore(sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value, committed =>
-            {
-                // In memory first, then the wake-up: whoever wakes finds the events in the window.
-                recent.Add(committed);
-                signal.Notify(committed[^1].Id);
-            });
-        });
-        services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<SqliteEventStore>());
-        services.AddSingleton<Core.Security.ITokenStore>(sp => sp.GetRequiredService<SqliteEventStore>());
+        services.AddSingleton<Core.Webhooks.DeliverySignal>();
+        services.AddSingleton<ICommitObserver, CommitFanout>();
+        services.AddEventStore(section.GetSection("Store"));
         services.AddSingleton<Security.TokenAuthenticator>();
         services.AddSingleton<Security.SessionAccess>();
         services.AddHttpContextAccessor();
@@ -72,7 +59,6 @@ public static class EventBusServices
         services.AddSingleton<McpSessionStore>();
         services.AddSingleton<McpHttpHandler>();
         services.AddHostedService<McpSessionPruner>();
-        services.AddHostedService<CheckpointService>();
         services.AddSingleton<SessionExpiryService>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionExpiryService>());
         return services;

@@ -1,7 +1,6 @@
 using System.Net;
 using EventBus.Core.Bus;
 using EventBus.Server.Mcp;
-using EventBus.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace EventBus.Server.Hosting;
@@ -61,7 +60,7 @@ public sealed class TlsOptions
 }
 
 /// <summary>Checks every setting at start-up so a bad value stops the server with a message naming it.</summary>
-internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<SqliteStoreOptions> store, IOptions<McpHttpOptions> mcp)
+internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<McpHttpOptions> mcp)
     : IValidateOptions<ServerOptions>
 {
     public ValidateOptionsResult Validate(string? name, ServerOptions options)
@@ -103,26 +102,6 @@ internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<
         if (b.ExpiryInterval <= TimeSpan.Zero)
         {
             errors.Add($"EventBus:ExpiryInterval must be positive, e.g. \"00:01:00\" (got {b.ExpiryInterval}).");
-        }
-
-        if (string.IsNullOrWhiteSpace(store.Value.Path))
-        {
-            errors.Add("EventBus:Store:Path (EVENTBUS_DB) must name a database file.");
-        }
-
-        if (store.Value.MaxGroupSize is < 1 or > 10_000)
-        {
-            errors.Add($"EventBus:Store:MaxGroupSize must be between 1 and 10000 (got {store.Value.MaxGroupSize}).");
-        }
-
-        if (store.Value.CheckpointInterval <= TimeSpan.Zero)
-        {
-            errors.Add($"EventBus:Store:CheckpointInterval must be positive, e.g. \"00:00:01\" (got {store.Value.CheckpointInterval}).");
-        }
-
-        if (store.Value.MaxWalFrames < 1000)
-        {
-            errors.Add($"EventBus:Store:MaxWalFrames must be at least 1000 (got {store.Value.MaxWalFrames}).");
         }
 
         var m = mcp.Value;

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using EventBus.Core.Bus;
 using EventBus.Core.Channels;
 using EventBus.Core.Events;
+using EventBus.Core.Store;
 using EventBus.Core.Webhooks;
 using EventBus.Server.Api;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -50,7 +51,6 @@ internal static class IngestEndpoints
         string channel,
         HttpRequest request,
         BusService bus,
-        IWebhookStore store,
         IngestAuthenticator authenticator,
         IOptions<IngestOptions> options,
         TimeProvider time,
@@ -132,29 +132,27 @@ internal static class IngestEndpoints
         }
 
         var level = NonEmpty(request.Query["signal_level"]) ?? recognized.Level?.ToWire();
-        NewEvent newEvent;
+        var o = options.Value;
+        var key = recognized.IdempotencyKey is { } k ? $"{source}:{channel}:{k}" : null;
+        var expires = time.GetUtcNow() + (recognized.KeyFromSender ? o.IdempotencyWindow : o.ContentDedupeWindow);
+        IngestOutcome outcome;
         try
         {
-            newEvent = bus.ToNewEvent(new PublishRequest(
-                eventType, text, "ingest:" + source, channel, title, recognized.Tags, recognized.CorrelationId, level));
+            outcome = await bus.IngestAsync(
+                new PublishRequest(eventType, text, "ingest:" + source, channel, title, recognized.Tags, recognized.CorrelationId, level),
+                key, expires, cancellationToken);
         }
         catch (BusValidationException ex)
         {
             return ApiProblems.BadRequest(ex.Message);
         }
 
-        var o = options.Value;
-        var key = recognized.IdempotencyKey is { } k ? $"{source}:{channel}:{k}" : null;
-        var expires = time.GetUtcNow() + (recognized.KeyFromSender ? o.IdempotencyWindow : o.ContentDedupeWindow);
-        var outcome = await store.IngestAsync(newEvent, key, expires, cancellationToken);
         var e = outcome.Event;
         var reply = new IngestReply(e.Id, e.EventType, e.Channel, e.SignalLevel.ToWire(), e.Title, source, recognized.Kind, outcome.Duplicate);
         return outcome.Duplicate
             ? TypedResults.Ok(reply)
             : TypedResults.Created($"/api/v1/events?cursor={e.Id - 1}&limit=1", reply);
     }
-
-    /// <summary>The body, reading at most one byte past <paramref name="limit"/> (enough to know it is too large).</summary>
 
     private static string? NonEmpty(Microsoft.Extensions.Primitives.StringValues value) => value.Count == 0 || string.IsNullOrEmpty(value[0]) ? null : value[0];
 }

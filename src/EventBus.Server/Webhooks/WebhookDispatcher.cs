@@ -16,6 +16,7 @@ namespace EventBus.Server.Webhooks;
 /// </summary>
 internal sealed partial class WebhookDispatcher(
     IWebhookStore store,
+    DeliverySignal deliveries,
     WebhookSecrets secrets,
     WebhookSender sender,
     TimeProvider time,
@@ -45,7 +46,8 @@ internal sealed partial class WebhookDispatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _stopping = stoppingToken;
-        store.DeliveriesQueued = Wake;
+        using var wakeStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var waking = WakeOnDeliveriesAsync(wakeStop.Token);
         try
         {
             await RefreshAsync(stoppingToken);
@@ -61,7 +63,8 @@ internal sealed partial class WebhookDispatcher(
         }
         finally
         {
-            store.DeliveriesQueued = null;
+            await wakeStop.CancelAsync();
+            await waking;
             var lanes = _lanes.Values.ToList();
             foreach (var lane in lanes)
             {
@@ -69,6 +72,21 @@ internal sealed partial class WebhookDispatcher(
             }
 
             await Task.WhenAll(lanes.Select(l => l.Completion));
+        }
+    }
+
+    private async Task WakeOnDeliveriesAsync(CancellationToken stopToken)
+    {
+        try
+        {
+            while (true)
+            {
+                Wake(await deliveries.WaitAsync(stopToken));
+            }
+        }
+        catch (OperationCanceledException) when (stopToken.IsCancellationRequested)
+        {
+            // Shutting down.
         }
     }
 

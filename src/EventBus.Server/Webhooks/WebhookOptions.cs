@@ -1,4 +1,4 @@
-using EventBus.Sqlite;
+using EventBus.Core.Store;
 using Microsoft.Extensions.Options;
 
 namespace EventBus.Server.Webhooks;
@@ -36,11 +36,22 @@ public sealed class WebhookOptions
     /// <summary>How often old deliveries and expired ingest keys are pruned. Default 1 hour.</summary>
     public TimeSpan PruneInterval { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>The keys folder in force: <see cref="KeysPath"/>, else <c>keys</c> beside the database.</summary>
-    public string ResolveKeysPath(SqliteStoreOptions store) =>
+    /// <summary>
+    /// The keys folder in force: <see cref="KeysPath"/>, else <c>keys</c> in the store's data folder (beside the SQLite
+    /// file), else <c>keys</c> in this user's EventBus data folder.
+    /// </summary>
+    public string ResolveKeysPath(StoreDescriptor store) =>
         !string.IsNullOrWhiteSpace(KeysPath)
             ? Path.GetFullPath(KeysPath)
-            : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(store.Path)) ?? ".", "keys");
+            : Path.Combine(store.DataDirectory ?? DefaultDataDirectory(), "keys");
+
+    private static string DefaultDataDirectory()
+    {
+        var dataHome = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+        return Path.Combine(
+            string.IsNullOrEmpty(dataHome) ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share") : dataHome,
+            "eventbus");
+    }
 }
 
 /// <summary>Checks <see cref="WebhookOptions"/> at start-up.</summary>

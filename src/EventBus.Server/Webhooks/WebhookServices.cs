@@ -1,5 +1,5 @@
+using EventBus.Core.Store;
 using EventBus.Core.Webhooks;
-using EventBus.Sqlite;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
@@ -17,9 +17,9 @@ internal static class WebhookServices
 
         services.AddDataProtection().SetApplicationName("EventBus");
         services.AddOptions<KeyManagementOptions>()
-            .Configure<IOptions<WebhookOptions>, IOptions<SqliteStoreOptions>, ILoggerFactory>((keys, webhooks, store, logging) =>
+            .Configure<IOptions<WebhookOptions>, StoreDescriptor, ILoggerFactory>((keys, webhooks, store, logging) =>
             {
-                var path = webhooks.Value.ResolveKeysPath(store.Value);
+                var path = webhooks.Value.ResolveKeysPath(store);
                 // Owner-only: these keys decrypt every webhook secret.
                 var directory = OperatingSystem.IsWindows()
                     ? Directory.CreateDirectory(path)
@@ -27,7 +27,6 @@ internal static class WebhookServices
                 keys.XmlRepository = new FileSystemXmlRepository(directory, logging);
             });
 
-        services.AddSingleton<IWebhookStore>(sp => sp.GetRequiredService<SqliteEventStore>());
         services.AddSingleton<WebhookSecrets>();
         services.AddSingleton<WebhookAddressGuard>();
         services.AddSingleton<WebhookSender>();

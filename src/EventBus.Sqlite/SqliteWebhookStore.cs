@@ -5,9 +5,16 @@ using Microsoft.Data.Sqlite;
 
 namespace EventBus.Sqlite;
 
-// IWebhookStore: webhooks, the outbox the writer fills (Outbox.Enqueue), attempts, and ingest idempotency keys.
-public sealed partial class SqliteEventStore
+/// <summary>
+/// The SQLite store's webhooks: webhooks, the outbox the writer fills (<see cref="Outbox.Enqueue"/>), attempts, and
+/// ingest idempotency keys.
+/// </summary>
+public sealed class SqliteWebhookStore : IWebhookStore
 {
+    private readonly SqliteDatabase _database;
+
+    internal SqliteWebhookStore(SqliteDatabase database) => _database = database;
+
     private const string DeliveryColumns =
         """
         d.id, d.webhook_id, d.event_id, d.status, d.attempts, d.retry_index, d.next_attempt_ms, d.created_at_ms,
@@ -16,9 +23,6 @@ public sealed partial class SqliteEventStore
 
     private const string WebhookColumns =
         "webhook_id, url, channel, event_types, active, created_at_ms, secret, failing_since_ms, disabled_reason";
-
-    /// <inheritdoc />
-    public Action<IReadOnlyCollection<string>>? DeliveriesQueued { get; set; }
 
     /// <inheritdoc />
     public Task AddWebhookAsync(Webhook webhook, CancellationToken cancellationToken) =>
@@ -185,7 +189,7 @@ public sealed partial class SqliteEventStore
             c.Execute("UPDATE webhooks SET active = 0, disabled_reason = @Reason WHERE webhook_id = @Id",
                 new { Reason = reason, Id = a.WebhookId }, w.Transaction);
             w.Routes = Outbox.LoadRoutes(c, w.Transaction);
-            var stored = Insert(w, disabledEvent(new WebhookDisabling(webhook with { Active = false, DisabledReason = reason }, reason, a.At)));
+            var stored = EventRows.Insert(w, disabledEvent(new WebhookDisabling(webhook with { Active = false, DisabledReason = reason }, reason, a.At)));
             return new AttemptResult(true, reason, stored);
         }, cancellationToken);
 
@@ -263,40 +267,6 @@ public sealed partial class SqliteEventStore
         }, cancellationToken);
 
     /// <inheritdoc />
-    public Task<IngestOutcome> IngestAsync(
-        NewEvent newEvent, string? idempotencyKey, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        Writer.ExecuteAsync(w =>
-        {
-            if (idempotencyKey is not null)
-            {
-                var seen = w.Connection.ExecuteScalar<long?>(
-                    "SELECT event_id FROM ingest_keys WHERE key = @Key AND expires_at_ms > @Now",
-                    new { Key = idempotencyKey, Now = newEvent.Timestamp.ToUnixTimeMilliseconds() }, w.Transaction);
-                if (seen is { } eventId)
-                {
-                    var earlier = ReadEvent(w, eventId);
-                    if (earlier is not null)
-                    {
-                        return new IngestOutcome(earlier, true);
-                    }
-                }
-            }
-
-            var stored = Insert(w, newEvent);
-            if (idempotencyKey is not null)
-            {
-                w.Connection.Execute(
-                    """
-                    INSERT INTO ingest_keys (key, event_id, expires_at_ms) VALUES (@Key, @Id, @Expires)
-                    ON CONFLICT (key) DO UPDATE SET event_id = excluded.event_id, expires_at_ms = excluded.expires_at_ms
-                    """,
-                    new { Key = idempotencyKey, stored.Id, Expires = expiresAt.ToUnixTimeMilliseconds() }, w.Transaction);
-            }
-
-            return new IngestOutcome(stored, false);
-        }, cancellationToken);
-
-    /// <inheritdoc />
     public Task<(int Keys, int Deliveries)> PruneAsync(DateTimeOffset now, DateTimeOffset finishedBefore, CancellationToken cancellationToken) =>
         Writer.ExecuteAsync(w =>
         {
@@ -313,16 +283,6 @@ public sealed partial class SqliteEventStore
                 "DELETE FROM webhook_deliveries WHERE status <> 0 AND created_at_ms < @Cutoff", new { Cutoff = cutoff }, w.Transaction);
             return (keys, deliveries);
         }, cancellationToken);
-
-    private static BusEvent? ReadEvent(WriteContext w, long id)
-    {
-        using var command = w.Connection.CreateCommand();
-        command.Transaction = w.Transaction;
-        command.CommandText = $"SELECT {EventReader.ColumnsOf("e")} FROM events e WHERE e.id = $id";
-        command.Parameters.AddWithValue("$id", id);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? EventReader.Map(reader) : null;
-    }
 
     private static List<Webhook> ReadWebhooks(
         SqliteConnection c, SqliteTransaction? transaction, string where, params (string Name, object Value)[] parameters)
@@ -360,4 +320,8 @@ public sealed partial class SqliteEventStore
 
     private static string Describe(TimeSpan span) =>
         span.TotalDays >= 1 ? $"{span.TotalDays:0.#} days" : span.TotalHours >= 1 ? $"{span.TotalHours:0.#} hours" : $"{span.TotalMinutes:0.#} minutes";
+
+    private SqliteWriter Writer => _database.Writer;
+
+    private Task<T> ReadAsync<T>(Func<SqliteConnection, T> read) => _database.ReadAsync(read);
 }

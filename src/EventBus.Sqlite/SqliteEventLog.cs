@@ -3,159 +3,22 @@ using EventBus.Core.Events;
 using EventBus.Core.Sessions;
 using EventBus.Core.Store;
 using EventBus.Core.Webhooks;
-using Microsoft.Data.Sqlite;
 
 namespace EventBus.Sqlite;
 
-/// <summary>
-/// The embedded store: one SQLite file in WAL mode, one writer that commits in groups, many concurrent readers.
-/// </summary>
-public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, EventBus.Core.Security.ITokenStore, IAsyncDisposable
+/// <summary>The SQLite store's event log and sessions: events, sessions, cursors, push cursors and subscriptions.</summary>
+public sealed class SqliteEventLog : IEventStore
 {
-    private readonly SqliteStoreOptions _options;
-    private readonly string _connectionString;
-    private readonly ReaderPool _readers;
-    private readonly SqliteFaults _faults;
-    private SqliteWriter? _writer;
-    private int _schemaVersion;
+    private readonly SqliteDatabase _database;
     private long _subscriptionsVersion;
 
-    /// <summary>Creates the store; call <see cref="InitializeAsync"/> before use.</summary>
-    /// <param name="options">Where the file is and how durable commits are.</param>
-    /// <param name="committed">Called on the writer after each commit that added events, with those events in id
-    /// order (wakes waiters). It must be quick and must not throw: it runs inside the write loop.</param>
-    public SqliteEventStore(SqliteStoreOptions options, Action<IReadOnlyList<BusEvent>>? committed = null)
-    {
-        _options = options;
-        Committed = committed;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = options.Path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Private,
-            // Connections are pooled here (configured once each), not by the provider.
-            Pooling = false,
-            // Microsoft.Data.Sqlite retries a busy statement on its own, each try waiting SQLite's busy_timeout, until
-            // this many whole seconds have passed (30 by default): a lock held elsewhere made a write wait ~62 s, not
-            // BusyTimeout. With 1 it stops after the first busy wait, so busy_timeout alone decides.
-            DefaultTimeout = 1,
-        }.ToString();
-        _faults = new SqliteFaults(Path.GetFullPath(options.Path), options.BusyTimeout);
-        _readers = new ReaderPool(OpenConnection);
-    }
-
-    /// <summary>Called after each commit that added events.</summary>
-    public Action<IReadOnlyList<BusEvent>>? Committed { get; set; }
+    internal SqliteEventLog(SqliteDatabase database) => _database = database;
 
     /// <inheritdoc />
-    public async Task InitializeAsync(CancellationToken cancellationToken)
-    {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(_options.Path));
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
-
-        SqliteConnection? connection = null;
-        try
-        {
-            connection = OpenConnection();
-            connection.Execute("PRAGMA journal_mode = WAL;");
-            _schemaVersion = Migrations.Apply(connection);
-        }
-        catch (Exception ex)
-        {
-            if (connection is not null)
-            {
-                await connection.DisposeAsync();
-            }
-
-            throw _faults.Translate(ex) ?? ex;
-        }
-
-        // The writer never checkpoints: a checkpoint fsyncs, and every publisher in the group would wait for it.
-        // CheckpointAsync (on a timer, from the host) moves WAL frames into the database off the write path.
-        connection.Execute("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;");
-        _writer = new SqliteWriter(
-            connection, _options.MaxGroupSize, events => Committed?.Invoke(events), webhooks => DeliveriesQueued?.Invoke(webhooks), _faults);
-    }
-
-    /// <summary>
-    /// Copies committed WAL frames into the database file without blocking the writer (PASSIVE). If the WAL has
-    /// grown past <see cref="SqliteStoreOptions.MaxWalFrames"/> (a writer that never pauses), it waits for a quiet
-    /// moment and restarts the WAL (RESTART), briefly holding writers back, so the file cannot grow without bound.
-    /// Returns the WAL size in frames and how many were checkpointed. While the last write failed for a full disk or
-    /// a lock, it probes instead (see <see cref="ProbeAsync"/>), so the store recovers without waiting for a publish.
-    /// </summary>
-    public async Task<(long WalFrames, long Checkpointed)> CheckpointAsync(CancellationToken cancellationToken)
-    {
-        if (_faults.Current is not null)
-        {
-            await ProbeAsync(cancellationToken);
-            return (0, 0);
-        }
-
-        return await ReadAsync(c =>
-        {
-            var (frames, done) = Checkpoint(c, "PASSIVE");
-            if (frames > _options.MaxWalFrames)
-            {
-                (frames, done) = Checkpoint(c, "RESTART");
-            }
-
-            return (frames, done);
-        });
-    }
-
-    /// <summary>
-    /// Tries to write again after a fault: on the writer's connection, between groups, a TRUNCATE checkpoint (it moves
-    /// the WAL into the database and cuts the WAL file to nothing, which is what gives a full disk its space back, even
-    /// when less was freed than the WAL held), then a one-page write. Success clears the fault; a failure records the
-    /// current one. Returns whether the store is writable.
-    /// </summary>
-    public async Task<bool> ProbeAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Writer.ExecuteAloneAsync(c =>
-            {
-                Checkpoint(c, "TRUNCATE");
-                // A real write (the header page, value unchanged), so a disk with no room for one page is not called writable.
-                var version = c.ExecuteScalar<int>("PRAGMA user_version");
-                c.Execute($"PRAGMA user_version = {version}");
-                return true;
-            }, cancellationToken);
-            _faults.Clear();
-            return true;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException && _faults.Translate(ex) is { } fault)
-        {
-            _faults.Record(fault);
-            return false;
-        }
-    }
-
-    private static (long Frames, long Done) Checkpoint(SqliteConnection connection, string mode)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = $"PRAGMA wal_checkpoint({mode})";
-        using var reader = command.ExecuteReader();
-        reader.Read();
-        return (reader.GetInt64(1), reader.GetInt64(2));
-    }
+    public Task InitializeAsync(CancellationToken cancellationToken) => _database.InitializeAsync(cancellationToken);
 
     /// <inheritdoc />
-    public Task<StoreState> GetStateAsync(CancellationToken cancellationToken) =>
-        ReadAsync(c =>
-        {
-            var tip = c.ExecuteScalar<long>(Sql.Tip);
-            var live = c.ExecuteScalar<int>(Sql.CountLive);
-            var fault = _faults.Current;
-            return new StoreState("sqlite", Path.GetFullPath(_options.Path), _schemaVersion, tip, live, _writer is not null && fault is null)
-            {
-                Fault = fault,
-            };
-        });
+    public Task<StoreState> GetStateAsync(CancellationToken cancellationToken) => _database.GetStateAsync(cancellationToken);
 
     /// <inheritdoc />
     public Task<PublishOutcome> PublishAsync(NewEvent newEvent, string? publisherSessionId, CancellationToken cancellationToken) =>
@@ -177,6 +40,40 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, Event
     /// <inheritdoc />
     public Task<IReadOnlyList<BusEvent>> AppendAsync(IReadOnlyList<NewEvent> newEvents, CancellationToken cancellationToken) =>
         Writer.ExecuteAsync<IReadOnlyList<BusEvent>>(w => newEvents.Select(e => Insert(w, e)).ToList(), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IngestOutcome> IngestAsync(
+        NewEvent newEvent, string? idempotencyKey, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        Writer.ExecuteAsync(w =>
+        {
+            if (idempotencyKey is not null)
+            {
+                var seen = w.Connection.ExecuteScalar<long?>(
+                    "SELECT event_id FROM ingest_keys WHERE key = @Key AND expires_at_ms > @Now",
+                    new { Key = idempotencyKey, Now = newEvent.Timestamp.ToUnixTimeMilliseconds() }, w.Transaction);
+                if (seen is { } eventId)
+                {
+                    var earlier = ReadEvent(w, eventId);
+                    if (earlier is not null)
+                    {
+                        return new IngestOutcome(earlier, true);
+                    }
+                }
+            }
+
+            var stored = EventRows.Insert(w, newEvent);
+            if (idempotencyKey is not null)
+            {
+                w.Connection.Execute(
+                    """
+                    INSERT INTO ingest_keys (key, event_id, expires_at_ms) VALUES (@Key, @Id, @Expires)
+                    ON CONFLICT (key) DO UPDATE SET event_id = excluded.event_id, expires_at_ms = excluded.expires_at_ms
+                    """,
+                    new { Key = idempotencyKey, stored.Id, Expires = expiresAt.ToUnixTimeMilliseconds() }, w.Transaction);
+            }
+
+            return new IngestOutcome(stored, false);
+        }, cancellationToken);
 
     /// <inheritdoc />
     public Task<RegisterOutcome> RegisterAsync(RegisterRequest request, CancellationToken cancellationToken) =>
@@ -401,88 +298,6 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, Event
     public Task<EventPage> ReadEventsAsync(EventQuery query, CancellationToken cancellationToken) =>
         ReadAsync(c => EventReader.Read(c, query));
 
-    /// <summary>Stops the writer after it has committed everything queued, and closes every connection.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        if (_writer is not null)
-        {
-            await _writer.DisposeAsync();
-            _writer = null;
-        }
-
-        _readers.Dispose();
-    }
-
-    private SqliteWriter Writer => _writer ?? throw new InvalidOperationException("The store is not initialized (call InitializeAsync).");
-
-    private Task<T> ReadAsync<T>(Func<SqliteConnection, T> read)
-    {
-        // SQLite calls are synchronous and short (indexed reads from the page cache); running them inline avoids a
-        // thread hop per read. The connection comes from our own pool, already configured.
-        var connection = _readers.Rent();
-        try
-        {
-            return Task.FromResult(read(connection));
-        }
-        catch (Exception ex)
-        {
-            return Task.FromException<T>(_faults.Translate(ex) ?? ex);
-        }
-        finally
-        {
-            _readers.Return(connection);
-        }
-    }
-
-    private SqliteConnection OpenConnection()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        var busyMs = (int)_options.BusyTimeout.TotalMilliseconds;
-        var synchronous = _options.Synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL";
-        // One statement each: in one batch, a statement that waited out busy_timeout on a lock held elsewhere was
-        // passed over without an error, and the next statement waited the whole timeout again.
-        connection.Execute($"PRAGMA busy_timeout = {busyMs}");
-        connection.Execute($"PRAGMA synchronous = {synchronous}");
-        connection.Execute("PRAGMA temp_store = MEMORY");
-        return connection;
-    }
-
-    private static BusEvent Insert(WriteContext w, NewEvent e)
-    {
-        // The hottest statement: its parameters are made once and only their values set, and the new id comes from
-        // SQLite's last_insert_rowid rather than a RETURNING result set (half the cost per row in a batch).
-        var command = w.Command(
-            """
-            INSERT INTO events (event_type, payload, session_id, timestamp_ms, channel, correlation_id, signal_level, title, tags)
-            VALUES ($type, $payload, $session, $ts, $channel, $correlation, $level, $title, $tags)
-            """);
-        var p = command.Parameters;
-        if (p.Count == 0)
-        {
-            foreach (var name in (string[])["$type", "$payload", "$session", "$ts", "$channel", "$correlation", "$level", "$title", "$tags"])
-            {
-                p.Add(new SqliteParameter { ParameterName = name });
-            }
-        }
-
-        p[0].Value = e.EventType;
-        p[1].Value = e.Payload;
-        p[2].Value = e.SessionId;
-        p[3].Value = e.Timestamp.ToUnixTimeMilliseconds();
-        p[4].Value = e.Channel;
-        p[5].Value = (object?)e.CorrelationId ?? DBNull.Value;
-        p[6].Value = (int)e.SignalLevel;
-        p[7].Value = (object?)e.Title ?? DBNull.Value;
-        p[8].Value = e.Tags is null ? DBNull.Value : EventReader.SerializeTags(e.Tags);
-        command.ExecuteNonQuery();
-        var id = SQLitePCL.raw.sqlite3_last_insert_rowid(w.Connection.Handle);
-        Outbox.Enqueue(w, id, e.Channel, e.EventType, e.Timestamp.ToUnixTimeMilliseconds());
-        var stored = new BusEvent(id, e.EventType, e.Payload, e.SessionId, e.Timestamp, e.Channel, e.CorrelationId, e.SignalLevel, e.Title, e.Tags);
-        w.Inserted.Add(stored);
-        return stored;
-    }
-
     private static int Touch(WriteContext w, string sessionId, DateTimeOffset now)
     {
         var command = w.Command("UPDATE sessions SET last_heartbeat_ms = $now WHERE session_id = $id AND deleted_at_ms IS NULL");
@@ -514,4 +329,21 @@ public sealed partial class SqliteEventStore : IEventStore, IWebhookStore, Event
             candidate = attempt < 20 ? next() : $"{next()}-{attempt}";
         }
     }
+
+
+    private static BusEvent? ReadEvent(WriteContext w, long id)
+    {
+        using var command = w.Connection.CreateCommand();
+        command.Transaction = w.Transaction;
+        command.CommandText = $"SELECT {EventReader.ColumnsOf("e")} FROM events e WHERE e.id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? EventReader.Map(reader) : null;
+    }
+
+    private SqliteWriter Writer => _database.Writer;
+
+    private Task<T> ReadAsync<T>(Func<Microsoft.Data.Sqlite.SqliteConnection, T> read) => _database.ReadAsync(read);
+
+    private static BusEvent Insert(WriteContext w, NewEvent e) => EventRows.Insert(w, e);
 }

@@ -3,9 +3,13 @@ using EventBus.Core.Security;
 
 namespace EventBus.Sqlite;
 
-/// <summary>Access tokens: created and revoked by <c>eventbus token</c> (on the database file), read by the server.</summary>
-public sealed partial class SqliteEventStore
+/// <summary>The SQLite store's access tokens: created and revoked by <c>eventbus token</c> (on the database file), read by the server.</summary>
+public sealed class SqliteTokenStore : ITokenStore
 {
+    private readonly SqliteDatabase _database;
+
+    internal SqliteTokenStore(SqliteDatabase database) => _database = database;
+
     private const string SelectToken =
         """
         SELECT token_id AS TokenId, name AS Name, hash AS Hash, scope AS Scope, session_pattern AS SessionPattern,
@@ -88,4 +92,8 @@ public sealed partial class SqliteEventStore
             ExpiresAtMs is { } e ? DateTimeOffset.FromUnixTimeMilliseconds(e) : null,
             RevokedAtMs is { } r ? DateTimeOffset.FromUnixTimeMilliseconds(r) : null);
     }
+
+    private SqliteWriter Writer => _database.Writer;
+
+    private Task<T> ReadAsync<T>(Func<Microsoft.Data.Sqlite.SqliteConnection, T> read) => _database.ReadAsync(read);
 }

@@ -155,11 +155,20 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             var tip = c.ExecuteScalar<long>(Sql.Tip);
             var live = c.ExecuteScalar<int>(Sql.CountLive);
             var fault = _faults.Current;
-            return new StoreState("sqlite", Path.GetFullPath(_options.Path), _schemaVersion, tip, live, _writer is not null && fault is null)
+            var path = Path.GetFullPath(_options.Path);
+            return new StoreState("sqlite", path, _schemaVersion, tip, live, _writer is not null && fault is null)
             {
                 Fault = fault,
+                SizeBytes = FileSize(path),
+                LogBytes = FileSize(path + "-wal"),
             };
         });
+
+    private static long? FileSize(string path)
+    {
+        var file = new FileInfo(path);
+        return file.Exists ? file.Length : null;
+    }
 
     /// <summary>Stops the writer after it has committed everything queued, and closes every connection.</summary>
     public async ValueTask DisposeAsync()

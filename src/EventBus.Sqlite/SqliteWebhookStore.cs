@@ -267,6 +267,15 @@ public sealed class SqliteWebhookStore : IWebhookStore
         }, cancellationToken);
 
     /// <inheritdoc />
+    public Task<OutboxStats> GetOutboxStatsAsync(CancellationToken cancellationToken) =>
+        ReadAsync(c =>
+        {
+            var (pending, oldest) = c.QuerySingle<(long, long?)>(
+                "SELECT COUNT(*), MIN(created_at_ms) FROM webhook_deliveries WHERE status = 0");
+            return new OutboxStats(pending, oldest is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null);
+        });
+
+    /// <inheritdoc />
     public Task<(int Keys, int Deliveries)> PruneAsync(DateTimeOffset now, DateTimeOffset finishedBefore, CancellationToken cancellationToken) =>
         Writer.ExecuteAsync(w =>
         {

@@ -1,5 +1,6 @@
 using System.Text;
 using EventBus.Core.Channels;
+using EventBus.Core.Diagnostics;
 using EventBus.Core.Events;
 using EventBus.Core.Security;
 using EventBus.Core.Sessions;
@@ -97,8 +98,11 @@ public sealed class BusService(
     /// <summary><c>publish_event</c>: stores the event (returning after commit) and refreshes the publisher's heartbeat.</summary>
     public async Task<PublishReply> PublishAsync(PublishRequest request, CancellationToken cancellationToken)
     {
+        using var activity = BusTelemetry.Source.StartActivity("eventbus.publish");
+        var started = time.GetTimestamp();
         var newEvent = ToNewEvent(request);
         var outcome = await store.PublishAsync(newEvent, request.SessionId, cancellationToken);
+        Committed(activity, "publish", outcome.Event.Channel, 1, started, outcome.Event.Id);
         var reply = ReplyFor(outcome.Event);
         if (outcome.Publisher is { DeletedAt: { } deletedAt } publisher)
         {
@@ -121,8 +125,18 @@ public sealed class BusService(
     /// flagged as a duplicate.
     /// </summary>
     public async Task<IngestOutcome> IngestAsync(
-        PublishRequest request, string? idempotencyKey, DateTimeOffset keyExpiresAt, CancellationToken cancellationToken) =>
-        await store.IngestAsync(ToNewEvent(request), idempotencyKey, keyExpiresAt, cancellationToken);
+        PublishRequest request, string? idempotencyKey, DateTimeOffset keyExpiresAt, CancellationToken cancellationToken)
+    {
+        using var activity = BusTelemetry.Source.StartActivity("eventbus.ingest");
+        var started = time.GetTimestamp();
+        var outcome = await store.IngestAsync(ToNewEvent(request), idempotencyKey, keyExpiresAt, cancellationToken);
+        if (!outcome.Duplicate)
+        {
+            Committed(activity, "ingest", outcome.Event.Channel, 1, started, outcome.Event.Id);
+        }
+
+        return outcome;
+    }
 
     /// <summary>
     /// Validates every publish of a batch before anything is stored: one bad item refuses the whole batch, and the
@@ -149,8 +163,26 @@ public sealed class BusService(
     /// <summary>Stores a prepared batch in one transaction (consecutive ids); each event answered as <c>publish_event</c> answers.</summary>
     public async Task<IReadOnlyList<PublishReply>> PublishBatchAsync(PublishBatch batch, CancellationToken cancellationToken)
     {
+        using var activity = BusTelemetry.Source.StartActivity("eventbus.publish_batch");
+        var started = time.GetTimestamp();
         var stored = await store.AppendAsync(batch.Events, cancellationToken);
+        foreach (var channel in stored.GroupBy(e => e.Channel, StringComparer.Ordinal))
+        {
+            BusTelemetry.Published("batch", channel.Key, channel.Count(), time.GetElapsedTime(started));
+        }
+
+        if (stored.Count > 0)
+        {
+            activity?.SetTag("eventbus.event_id", stored[0].Id).SetTag("eventbus.events", stored.Count);
+        }
+
         return stored.Select(ReplyFor).ToList();
+    }
+
+    private void Committed(System.Diagnostics.Activity? activity, string origin, string channel, int events, long started, long eventId)
+    {
+        BusTelemetry.Published(origin, channel, events, time.GetElapsedTime(started));
+        activity?.SetTag("eventbus.event_id", eventId).SetTag("eventbus.channel", channel);
     }
 
     private static PublishReply ReplyFor(BusEvent e) =>
@@ -338,6 +370,19 @@ public sealed class BusService(
     private async Task<EventPage> LongPollAsync(EventQuery query, EventPage page, TimeSpan wait, CancellationToken cancellationToken)
     {
         var deadline = time.GetTimestamp() + (long)(wait.TotalSeconds * time.TimestampFrequency);
+        BusTelemetry.LongPollsWaiting.Add(1);
+        try
+        {
+            return await WaitForMatchAsync(query, page, deadline, cancellationToken);
+        }
+        finally
+        {
+            BusTelemetry.LongPollsWaiting.Add(-1);
+        }
+    }
+
+    private async Task<EventPage> WaitForMatchAsync(EventQuery query, EventPage page, long deadline, CancellationToken cancellationToken)
+    {
         while (page.Events.Count == 0)
         {
             var left = TimeSpan.FromSeconds((double)(deadline - time.GetTimestamp()) / time.TimestampFrequency);

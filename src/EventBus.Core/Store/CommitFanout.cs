@@ -1,3 +1,4 @@
+using EventBus.Core.Diagnostics;
 using EventBus.Core.Events;
 using EventBus.Core.Webhooks;
 
@@ -17,6 +18,7 @@ public sealed class CommitFanout(RecentEvents recent, CommitSignal signal, Deliv
             return;
         }
 
+        BusTelemetry.CommitGroupSize.Record(events.Count);
         recent.Add(events);
         signal.Notify(events[^1].Id);
     }

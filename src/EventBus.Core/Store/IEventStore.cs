@@ -92,6 +92,12 @@ public sealed record StoreState(string Kind, string Location, int SchemaVersion,
 {
     /// <summary>Why writes fail now (the last write's fault, until a write or a probe succeeds); null when healthy.</summary>
     public StoreUnavailableException? Fault { get; init; }
+
+    /// <summary>The database's size on disk in bytes, where the store can tell.</summary>
+    public long? SizeBytes { get; init; }
+
+    /// <summary>The write-ahead log's size in bytes (SQLite's WAL file), where there is one.</summary>
+    public long? LogBytes { get; init; }
 }
 
 /// <summary>An ingested event, or the one stored earlier under the same idempotency key.</summary>

@@ -45,6 +45,12 @@ public interface IWebhookStore
     /// <summary>Queues a delivery again from the start of the schedule; null if there is no such delivery.</summary>
     Task<Delivery?> RedeliverAsync(long deliveryId, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>Deliveries waiting to be sent (all webhooks), and when the oldest of them was queued.</summary>
+    Task<OutboxStats> GetOutboxStatsAsync(CancellationToken cancellationToken);
+
     /// <summary>Deletes expired idempotency keys and finished deliveries (with their attempts) older than the cutoff.</summary>
     Task<(int Keys, int Deliveries)> PruneAsync(DateTimeOffset now, DateTimeOffset finishedBefore, CancellationToken cancellationToken);
 }
+
+/// <summary>The outbox at a glance: pending deliveries and the queue time of the oldest (null when none is pending).</summary>
+public sealed record OutboxStats(long Pending, DateTimeOffset? OldestPendingSince);

@@ -50,6 +50,7 @@ public static class EventBusServices
             sp.GetRequiredService<CommitSignal>()));
 
         services.AddWebhooks(section);
+        Metrics.MetricsServices.AddBusMetrics(services, configuration);
         services.AddIngest(section);
         services.AddSingleton<Limits.CallerLimits>();
         services.AddSingleton<ToolRegistry>();
@@ -74,6 +75,7 @@ public static class EventBusServices
         app.MapMcp();
         app.MapApi();
         app.MapIngest();
+        Metrics.MetricsServices.MapBusMetrics(app);
         app.MapOpenApi();
         return app;
     }

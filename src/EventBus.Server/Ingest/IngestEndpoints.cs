@@ -29,6 +29,7 @@ internal static class IngestEndpoints
 
     public static RouteHandlerBuilder MapIngest(this WebApplication app) =>
         app.MapPost("/api/v1/ingest/{channel}", IngestAsync)
+            .AddEndpointFilter(CountAsync)
             .WithTags("Ingest")
             .WithName("Ingest")
             .WithSummary("Turn an incoming webhook into an event")
@@ -84,6 +85,8 @@ internal static class IngestEndpoints
 
             return TypedResults.Problem(identity.Refusal, statusCode: identity.Status, title: "Forbidden");
         }
+
+        request.HttpContext.Items[SourceItem] = source;
 
         // An ingested alert is a publish: the caller's publish rate applies (after authentication, so a stranger's
         // refused requests use no one's budget).
@@ -152,6 +155,30 @@ internal static class IngestEndpoints
         return outcome.Duplicate
             ? TypedResults.Ok(reply)
             : TypedResults.Created($"/api/v1/events?cursor={e.Id - 1}&limit=1", reply);
+    }
+
+    private const string SourceItem = "eventbus.ingest.source";
+
+    /// <summary>Counts each ingest request by its source (once known) and outcome (stored, duplicate, or the refusal).</summary>
+    private static async ValueTask<object?> CountAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var result = await next(context);
+        var inner = result is INestedHttpResult nested ? nested.Result : result;
+        var status = (inner as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status500InternalServerError;
+        var outcome = status switch
+        {
+            StatusCodes.Status201Created => "stored",
+            StatusCodes.Status200OK => "duplicate",
+            StatusCodes.Status401Unauthorized => "unauthorized",
+            StatusCodes.Status403Forbidden => "forbidden",
+            StatusCodes.Status413PayloadTooLarge => "too_large",
+            StatusCodes.Status429TooManyRequests => "limited",
+            _ => "bad_request",
+        };
+        var source = context.HttpContext.Items[SourceItem] as string ?? "unknown";
+        Core.Diagnostics.BusTelemetry.IngestRequests.Add(
+            1, new KeyValuePair<string, object?>("source", source), new KeyValuePair<string, object?>("outcome", outcome));
+        return result;
     }
 
     private static string? NonEmpty(Microsoft.Extensions.Primitives.StringValues value) => value.Count == 0 || string.IsNullOrEmpty(value[0]) ? null : value[0];

@@ -76,6 +76,9 @@ internal sealed class CallerLimits : IDisposable
     /// <summary>Open sessions and streams counted for a caller key (for tests and diagnostics).</summary>
     public (int Sessions, int Streams) Held(string callerKey) => (_sessions.Count(callerKey), _streams.Count(callerKey));
 
+    /// <summary>Open streams (MCP GET streams and /api/v1/stream) of every caller together.</summary>
+    public int OpenStreams => _streams.Total;
+
     public void Dispose()
     {
         _publish?.Dispose();
@@ -126,6 +129,10 @@ internal sealed class CallerCounter
     public static readonly IDisposable NoSlot = new Slot(null, "");
 
     private readonly Dictionary<string, int> _held = new(StringComparer.Ordinal);
+    private int _total;
+
+    /// <summary>Everything held, by every caller.</summary>
+    public int Total => Volatile.Read(ref _total);
 
     public int Count(string key)
     {
@@ -147,6 +154,7 @@ internal sealed class CallerCounter
             }
 
             _held[key] = held + 1;
+            _total++;
         }
 
         slot = new Slot(this, key);
@@ -159,6 +167,7 @@ internal sealed class CallerCounter
         {
             if (_held.TryGetValue(key, out var held))
             {
+                _total--;
                 if (held <= 1)
                 {
                     _held.Remove(key);

@@ -1,3 +1,4 @@
+using EventBus.Core.Diagnostics;
 using System.Text;
 using System.Threading.Channels;
 using EventBus.Server.Limits;
@@ -103,10 +104,11 @@ internal sealed class SessionEventStream
     /// reads). If the reader makes no room within <paramref name="stallTimeout"/>, it counts as stuck: the stream is
     /// cut off and false returned.
     /// </summary>
+    /// <param name="publishedAtMs">The pushed event's timestamp (Unix ms), for the push lag metric; 0 for other frames.</param>
     public async ValueTask<bool> EnqueueAsync(
-        ReadOnlyMemory<byte> frame, long eventId, TimeSpan stallTimeout, TimeProvider time, CancellationToken cancellationToken)
+        ReadOnlyMemory<byte> frame, long eventId, TimeSpan stallTimeout, TimeProvider time, CancellationToken cancellationToken, long publishedAtMs = 0)
     {
-        var item = new Frame(frame, eventId);
+        var item = new Frame(frame, eventId, publishedAtMs);
         if (_frames.Writer.TryWrite(item))
         {
             Queued(eventId);
@@ -171,17 +173,30 @@ internal sealed class SessionEventStream
 
                 var through = 0L;
                 var bytes = 0L;
+                var pushed = 0;
+                var oldestPublishedMs = long.MaxValue;
                 _writing = true;
                 while (reader.TryRead(out var frame))
                 {
                     await writer.WriteAsync(frame.Bytes, cancellationToken);
                     through = Math.Max(through, frame.EventId);
                     bytes += frame.Bytes.Length;
+                    if (frame.PublishedAtMs > 0)
+                    {
+                        pushed++;
+                        oldestPublishedMs = Math.Min(oldestPublishedMs, frame.PublishedAtMs);
+                    }
                 }
 
                 await writer.FlushAsync(cancellationToken);
                 _writing = false;
                 Flushed(bytes, through);
+                if (pushed > 0)
+                {
+                    // One lag sample per flush: the oldest event in it, the one that waited longest.
+                    BusTelemetry.PushDeliveries.Add(pushed);
+                    BusTelemetry.PushLag.Record(Math.Max(0, time.GetUtcNow().ToUnixTimeMilliseconds() - oldestPublishedMs) / 1000.0);
+                }
                 wroteSinceTick = true;
             }
             else
@@ -277,7 +292,7 @@ internal sealed class SessionEventStream
         }
     }
 
-    private readonly record struct Frame(ReadOnlyMemory<byte> Bytes, long EventId);
+    private readonly record struct Frame(ReadOnlyMemory<byte> Bytes, long EventId, long PublishedAtMs = 0);
 
     /// <summary>Frames written between byte offsets <paramref name="Start"/> and <paramref name="End"/>, up to event <paramref name="Through"/>.</summary>
     private readonly record struct Checkpoint(long Start, long End, long Through);

@@ -97,7 +97,8 @@ internal sealed partial class PushService(
                         continue;
                     }
 
-                    if (!await stream.EnqueueAsync(await FrameAsync(e, ct), e.Id, options.Value.StreamStallTimeout, time, ct))
+                    if (!await stream.EnqueueAsync(
+                        await FrameAsync(e, ct), e.Id, options.Value.StreamStallTimeout, time, ct, e.Timestamp.ToUnixTimeMilliseconds()))
                     {
                         return; // Cut off: the reader stopped reading.
                     }

@@ -15,7 +15,7 @@ internal sealed class AuthGate(RequestDelegate next, TokenAuthenticator authenti
     {
         var path = context.Request.Path;
         var api = path.StartsWithSegments("/api/v1");
-        if ((!api && !path.StartsWithSegments("/mcp")) || path.StartsWithSegments("/api/v1/ingest") ||
+        if ((!api && !path.StartsWithSegments("/mcp") && !path.StartsWithSegments("/metrics")) || path.StartsWithSegments("/api/v1/ingest") ||
             !await authenticator.IsRequiredAsync(context.RequestAborted))
         {
             await next(context);
@@ -54,6 +54,8 @@ internal sealed class AuthGate(RequestDelegate next, TokenAuthenticator authenti
     /// <summary>401 or 403 in the endpoint's own error format.</summary>
     public static Task RefuseAsync(HttpContext context, int status, string? bearerError, string message)
     {
+        var reason = status == StatusCodes.Status403Forbidden ? "scope" : bearerError is null ? "missing" : "invalid";
+        Core.Diagnostics.BusTelemetry.AuthFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
         if (status == StatusCodes.Status401Unauthorized)
         {
             context.Response.Headers.WWWAuthenticate = bearerError is null

@@ -186,6 +186,9 @@ internal sealed partial class WebhookDispatcher(
         var delivery = pending.Delivery;
         var body = WebhookPayload.Serialize(pending.Event);
         var at = time.GetUtcNow();
+        using var activity = Core.Diagnostics.BusTelemetry.Source.StartActivity("eventbus.webhook.attempt", System.Diagnostics.ActivityKind.Client);
+        activity?.SetTag("eventbus.webhook_id", target.WebhookId).SetTag("eventbus.event_id", pending.Event.Id)
+            .SetTag("eventbus.delivery_id", delivery.DeliveryId);
         SendResult sent;
         await _inFlight.WaitAsync(cancellationToken);
         try
@@ -220,6 +223,15 @@ internal sealed partial class WebhookDispatcher(
         var record = new AttemptRecord(delivery.DeliveryId, target.WebhookId, at, sent.StatusCode, sent.Error, sent.DurationMs, outcome, next);
         // Record even when stopping: the request went out, and the log should say so.
         var result = await store.RecordAttemptAsync(record, options.Value.DisableAfter, DisabledEvent, CancellationToken.None);
+        var outcomeName = outcome switch
+        {
+            AttemptOutcome.Delivered => "delivered",
+            AttemptOutcome.Gone => "gone",
+            AttemptOutcome.RetryLater => "retry",
+            _ => "failed",
+        };
+        Core.Diagnostics.BusTelemetry.WebhookAttempts.Add(1, new KeyValuePair<string, object?>("outcome", outcomeName));
+        activity?.SetTag("http.response.status_code", sent.StatusCode).SetTag("eventbus.outcome", outcomeName);
         if (outcome != AttemptOutcome.Delivered)
         {
             LogAttemptFailed(logger, delivery.MessageId, target.WebhookId, delivery.RetryIndex + 1, sent.Error ?? "", next);

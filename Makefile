@@ -19,6 +19,7 @@ build: restore
 	$(DOTNET) build EventBus.sln -c $(CONFIG) --no-restore
 
 unit: build
+	bash scripts/test-deps.sh
 	$(DOTNET) test EventBus.sln -c $(CONFIG) --no-build
 
 ## e2e: real clients (TypeScript SDK, bare fetch like the old CLI, MCP conformance suite, claude mcp list), an MQTT

@@ -8,9 +8,10 @@
 # Then the push bench (`EventBus.Bench push`) on a third, fresh server: publish → notification-handler latency at
 # 1/10/100 subscribers next to Redis Streams (XREAD BLOCK woken by XADD), publisher latency next to a stuck subscriber,
 # 1,000 idle sessions' memory, and REST batch publish next to SQLite's own batched insert. Then webhooks (delivery
-# rate and latency, publish with webhooks registered) and auth (publish with and without a token checked per request).
+# rate and latency, publish with webhooks registered), auth (publish with and without a token checked per request) and
+# metrics (publish with /metrics off, and on while scraped every second).
 #
-# Knobs (environment): BENCH_PARTS (default "run push webhooks auth") which parts to run; BENCH_EVENTS (default 1000000) events
+# Knobs (environment): BENCH_PARTS (default "run push webhooks auth metrics") which parts to run; BENCH_EVENTS (default 1000000) events
 # seeded for the read phases; BENCH_QUICK=1 for a short development run (1 s phases, 1 round, 100,000 events); BENCH_ARGS extra options for `EventBus.Bench run`
 # (e.g. "--duration 5 --reps 7", "--clients 16", "--payload-bytes 512", "--no-diagnostics"); BENCH_PUSH_ARGS extra
 # options for `EventBus.Bench push` (e.g. "--push-sizes 1,10", "--idle-sessions 2000", "--push-events 5000").
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 
 DOTNET=${DOTNET:-dotnet}
 EVENTS=${BENCH_EVENTS:-1000000}
-PARTS=${BENCH_PARTS:-run push webhooks auth}
+PARTS=${BENCH_PARTS:-run push webhooks auth metrics}
 RUN_ARGS=()
 PUSH_ARGS=(--warmup 3 --duration 3 --reps 3)
 if [[ "${BENCH_QUICK:-}" == 1 ]]; then
@@ -177,6 +178,24 @@ if [[ " $PARTS " == *" webhooks "* ]]; then
     "$DOTNET" "$BENCH_DLL" webhooks --mcp "$EB_URL/mcp" --out bench/results "${WEBHOOK_ARGS[@]}"
 fi
 
+# publish x8 through MCP against two servers in turn, 5 interleaved rounds after one unreported warm-up round (tiered
+# JIT needs ~10 s of load), printing each round's publish x8 line. Usage:
+# interleaved_rounds PART SIDE_A URL_A PID_A "EXTRA_A" SIDE_B URL_B PID_B "EXTRA_B"   (EXTRA: more bench options)
+interleaved_rounds() {
+    local part=$1 rounds=5 round side url pid extra line
+    [[ "${BENCH_QUICK:-}" == 1 ]] && rounds=1
+    for round in $(seq 0 "$rounds"); do
+        for side in a b; do
+            if [[ $side == a ]]; then side=$2 url=$3 pid=$4 extra=$5; else side=$6 url=$7 pid=$8 extra=$9; fi
+            # shellcheck disable=SC2086 # EXTRA is a list of options
+            line=$("$DOTNET" "$BENCH_DLL" run --mcp "$url/mcp" --server-pid "$pid" --only "publish x8" --no-diagnostics \
+                --warmup 3 --duration 3 --reps 1 --scratch "$WORK" --out "bench/results/$part-$side" $extra 2>/dev/null |
+                grep '^  publish x8' || true)
+            [[ $round == 0 ]] || echo "$part round $round $side: ${line:-(no result)}"
+        done
+    done
+}
+
 # --- Auth -------------------------------------------------------------------------------------------------------------
 # What tokens cost the hot path: publish x8 through MCP against a bus without tokens and one where every request
 # carries and is checked for a token, in interleaved rounds (rate limits off on both, so only authentication differs).
@@ -188,16 +207,19 @@ if [[ " $PARTS " == *" auth "* ]]; then
     OPEN_URL=$EB_URL OPEN_PID=$EB_PID
     EventBus__Limits__PublishPerSecond=0 start_eventbus auth "$WORK/auth.db"
     AUTH_URL=$EB_URL AUTH_PID=$EB_PID
-    ROUNDS=5
-    [[ "${BENCH_QUICK:-}" == 1 ]] && ROUNDS=1
-    # Round 0 warms both servers up (tiered JIT needs ~10 s of load) and is not reported.
-    for round in $(seq 0 "$ROUNDS"); do
-        for side in open auth; do
-            if [[ $side == open ]]; then url=$OPEN_URL pid=$OPEN_PID extra=(); else url=$AUTH_URL pid=$AUTH_PID extra=(--token "$AUTH_TOKEN"); fi
-            line=$("$DOTNET" "$BENCH_DLL" run --mcp "$url/mcp" --server-pid "$pid" --only "publish x8" --no-diagnostics \
-                --warmup 3 --duration 3 --reps 1 --scratch "$WORK" --out "bench/results/auth-$side" "${extra[@]}" 2>/dev/null |
-                grep '^  publish x8' || true)
-            [[ $round == 0 ]] || echo "auth round $round $side: ${line:-(no result)}"
-        done
-    done
+    interleaved_rounds auth open "$OPEN_URL" "$OPEN_PID" "" auth "$AUTH_URL" "$AUTH_PID" "--token $AUTH_TOKEN"
+fi
+
+# --- Metrics ----------------------------------------------------------------------------------------------------------
+# What metrics cost the hot path: publish x8 against a server with /metrics off and one with it on and scraped every
+# second (a busy Prometheus; 15 s is usual), in interleaved rounds. Results: the rounds' lines, JSON under bench/results/metrics-*.
+if [[ " $PARTS " == *" metrics "* ]]; then
+    EventBus__Limits__PublishPerSecond=0 EventBus__Metrics__Enabled=false start_eventbus metrics-off "$WORK/metrics-off.db"
+    OFF_URL=$EB_URL OFF_PID=$EB_PID
+    EventBus__Limits__PublishPerSecond=0 start_eventbus metrics-on "$WORK/metrics-on.db"
+    ON_URL=$EB_URL ON_PID=$EB_PID
+    (while kill -0 "$ON_PID" 2>/dev/null; do curl -s -o /dev/null "$ON_URL/metrics"; sleep 1; done) &
+    SCRAPER_PID=$!
+    interleaved_rounds metrics off "$OFF_URL" "$OFF_PID" "" on "$ON_URL" "$ON_PID" ""
+    kill "$SCRAPER_PID" 2>/dev/null || true
 fi

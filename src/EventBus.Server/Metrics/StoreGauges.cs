@@ -47,6 +47,8 @@ internal sealed partial class StoreGauges : PeriodicService
         _meter.CreateObservableGauge("eventbus.webhook.queue.oldest_age", OldestAge, "s",
             "How long the oldest pending webhook delivery has waited");
         _meter.CreateObservableUpDownCounter("eventbus.store.size", Sizes, "By", "The database's size on disk, by file (database, log)");
+        _meter.CreateObservableGauge("eventbus.store.writable", () => _state is { Writable: false } ? 0 : 1, unit: null,
+            "1 while the store takes writes, 0 while a full disk or a lock stops them (see /health)");
     }
 
     protected override TimeSpan Interval => _options.Value.SampleInterval;

@@ -10,6 +10,7 @@ using EventBus.Server.Sessions;
 using EventBus.Server.Store;
 using EventBus.Server.Tools;
 using EventBus.Server.Webhooks;
+using EventBus.Server.WebSockets;
 using EventBus.Sqlite;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.Server;
@@ -39,6 +40,7 @@ public static class EventBusServices
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<CommitSignal>();
         services.AddSingleton<RecentEvents>();
+        services.AddSingleton<EventFollower>();
         services.AddSingleton<SqliteEventStore>(sp =>
         {
             var signal = sp.GetRequiredService<CommitSignal>();
@@ -83,9 +85,12 @@ public static class EventBusServices
     {
         app.UseMiddleware<HostGuard>();
         app.UseMiddleware<Security.AuthGate>();
+        // Pings every keep-alive interval; a peer that answers no pong within the stall timeout is cut (/api/v1/ws, /mqtt).
+        app.UseWebSockets(WebSockets.WebSocketEndpoints.HostOptions(app.Services.GetRequiredService<IOptions<McpHttpOptions>>().Value));
         app.MapHealth();
         app.MapMcp();
         app.MapApi();
+        app.MapWebSocketStream();
         app.MapIngest();
         app.MapOpenApi();
         return app;

@@ -19,13 +19,16 @@ internal static class HealthEndpoints
     }
 
     private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(
-        IEventStore store, McpSessionStore sessions, CancellationToken cancellationToken)
+        IEventStore store, McpSessionStore sessions, IEnumerable<IHealthSection> sections, CancellationToken cancellationToken)
     {
         try
         {
             var state = await store.GetStateAsync(cancellationToken);
             return TypedResults.Ok(new HealthReport("ok", "eventbus", Version, new StoreReport(
-                state.Kind, state.Location, state.SchemaVersion, state.Tip, state.LiveSessions, state.Writable), sessions.Count, null));
+                state.Kind, state.Location, state.SchemaVersion, state.Tip, state.LiveSessions, state.Writable), sessions.Count, null)
+            {
+                Sections = Sections(sections),
+            });
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -35,7 +38,18 @@ internal static class HealthEndpoints
         }
     }
 
-    internal sealed record HealthReport(string Status, string Service, string Version, StoreReport? Store, int McpSessions, string? Error);
+    private static Dictionary<string, object>? Sections(IEnumerable<IHealthSection> sections)
+    {
+        var reports = sections.ToDictionary(s => s.Key, s => s.Report(), StringComparer.Ordinal);
+        return reports.Count == 0 ? null : reports;
+    }
+
+    internal sealed record HealthReport(string Status, string Service, string Version, StoreReport? Store, int McpSessions, string? Error)
+    {
+        /// <summary>Features' own keys (<c>mqtt</c>), beside the ones above.</summary>
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public Dictionary<string, object>? Sections { get; init; }
+    }
 
     internal sealed record StoreReport(string Kind, string Path, int SchemaVersion, long LastEventId, int LiveSessions, bool Writable);
 }

@@ -5,6 +5,7 @@ using EventBus.Server.Api;
 using EventBus.Server.Health;
 using EventBus.Server.Ingest;
 using EventBus.Server.Mcp;
+using EventBus.Server.Mqtt;
 using EventBus.Server.Notifications;
 using EventBus.Server.Sessions;
 using EventBus.Server.Store;
@@ -54,6 +55,7 @@ public static class EventBusServices
         });
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<SqliteEventStore>());
         services.AddSingleton<Core.Security.ITokenStore>(sp => sp.GetRequiredService<SqliteEventStore>());
+        services.AddSingleton<IPositionStore>(sp => sp.GetRequiredService<SqliteEventStore>());
         services.AddSingleton<Security.TokenAuthenticator>();
         services.AddSingleton<Security.SessionAccess>();
         services.AddHttpContextAccessor();
@@ -66,6 +68,7 @@ public static class EventBusServices
 
         services.AddWebhooks(section);
         services.AddIngest(section);
+        services.AddMqtt(section);
         services.AddSingleton<Limits.CallerLimits>();
         services.AddSingleton<ToolRegistry>();
         services.AddSingleton<McpServerOptions>(sp => McpServerSetup.Create(sp.GetRequiredService<ToolRegistry>()));

@@ -94,6 +94,7 @@ public static class EventBusServices
         app.MapMcp();
         app.MapApi();
         app.MapWebSocketStream();
+        app.MapMqtt();
         app.MapIngest();
         app.MapOpenApi();
         return app;

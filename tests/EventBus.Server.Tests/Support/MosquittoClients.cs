@@ -31,17 +31,19 @@ internal static class MosquittoClients
 
     public static async Task<string> RunAsync(string program, string[] arguments)
     {
+        var (code, output) = await TryRunAsync(program, arguments);
+        return code == 0 ? output : throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} exited with {code}: {output}");
+    }
+
+    /// <summary>Runs a client to its end: its exit code, and what it wrote (stdout, then stderr).</summary>
+    public static async Task<(int ExitCode, string Output)> TryRunAsync(string program, string[] arguments)
+    {
         var start = new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync(TestTimeouts.Token());
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} exited with {process.ExitCode}: {await error}{await output}");
-        }
-
-        return await output;
+        return (process.ExitCode, await output + await error);
     }
 
     private static string Port(int port) => port.ToString(System.Globalization.CultureInfo.InvariantCulture);

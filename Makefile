@@ -3,7 +3,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 SERVER := src/EventBus.Server/EventBus.Server.csproj
 
-.PHONY: run test restore build unit e2e install fmt fmt-check bench clean
+.PHONY: run test restore build unit test-deps e2e install fmt fmt-check bench clean
 
 ## run: restore, build and start the server on 127.0.0.1:8080 with the default SQLite database
 run: restore
@@ -18,9 +18,12 @@ restore:
 build: restore
 	$(DOTNET) build EventBus.sln -c $(CONFIG) --no-restore
 
-unit: build
-	bash scripts/test-deps.sh
+unit: build test-deps
 	$(DOTNET) test EventBus.sln -c $(CONFIG) --no-build
+
+## test-deps: what the integration tests need from the machine (a real Mosquitto broker), installed when missing
+test-deps:
+	bash scripts/test-deps.sh
 
 ## e2e: real clients (TypeScript SDK, bare fetch like the old CLI, MCP conformance suite, claude mcp list), an MQTT
 ## bridge through a real Mosquitto broker (installed from Debian's packages when missing), and two hosts (network

@@ -11,7 +11,10 @@
 # rate and latency, publish with webhooks registered), auth (publish with and without a token checked per request) and
 # metrics (publish with /metrics off, and on while scraped every second).
 #
-# Knobs (environment): BENCH_PARTS (default "run push webhooks auth metrics") which parts to run; BENCH_EVENTS (default 1000000) events
+# Then transports: MQTT messages/s from a Mosquitto broker into durable events through the bridge, next to the same broker
+# delivering to a plain MQTTnet subscriber (QoS 1, 8 publishers), and WebSocket publish → receive next to SSE.
+#
+# Knobs (environment): BENCH_PARTS (default "run push webhooks auth metrics transports") which parts to run; BENCH_EVENTS (default 1000000) events
 # seeded for the read phases; BENCH_QUICK=1 for a short development run (1 s phases, 1 round, 100,000 events); BENCH_ARGS extra options for `EventBus.Bench run`
 # (e.g. "--duration 5 --reps 7", "--clients 16", "--payload-bytes 512", "--no-diagnostics"); BENCH_PUSH_ARGS extra
 # options for `EventBus.Bench push` (e.g. "--push-sizes 1,10", "--idle-sessions 2000", "--push-events 5000").
@@ -20,7 +23,7 @@ cd "$(dirname "$0")/.."
 
 DOTNET=${DOTNET:-dotnet}
 EVENTS=${BENCH_EVENTS:-1000000}
-PARTS=${BENCH_PARTS:-run push webhooks auth metrics}
+PARTS=${BENCH_PARTS:-run push webhooks auth metrics transports}
 RUN_ARGS=()
 PUSH_ARGS=(--warmup 3 --duration 3 --reps 3)
 if [[ "${BENCH_QUICK:-}" == 1 ]]; then
@@ -222,4 +225,31 @@ if [[ " $PARTS " == *" metrics "* ]]; then
     SCRAPER_PID=$!
     interleaved_rounds metrics off "$OFF_URL" "$OFF_PID" "" on "$ON_URL" "$ON_PID" ""
     kill "$SCRAPER_PID" 2>/dev/null || true
+fi
+
+# --- Transports -------------------------------------------------------------------------------------------------------
+# A Mosquitto broker (installed when missing, like `make test` does) on a free loopback port, a fresh server with a
+# bridge taking bench/# in, and `EventBus.Bench transports`. Extra options in BENCH_TRANSPORT_ARGS (e.g.
+# "--messages 5000 --reps 5"). Results: a table on stdout and bench/results/transports-<time>.json.
+if [[ " $PARTS " == *" transports "* ]]; then
+    bash scripts/test-deps.sh
+    MQTT_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+    mkdir -p "$WORK/mosquitto"
+    chmod 755 "$WORK"
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 100\nmax_queued_messages 100000\nlog_dest none\n' "$MQTT_PORT" >"$WORK/mosquitto/mosquitto.conf"
+    "$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$WORK/mosquitto/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 100); do
+        mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t probe -m up 2>/dev/null && break
+        sleep 0.1
+    done
+    TRANSPORT_ARGS=()
+    [[ "${BENCH_QUICK:-}" == 1 ]] && TRANSPORT_ARGS+=(--messages 500 --reps 1 --ws-events 300)
+    # shellcheck disable=SC2206 # word splitting of BENCH_TRANSPORT_ARGS is intended
+    TRANSPORT_ARGS+=(${BENCH_TRANSPORT_ARGS:-})
+    EventBus__Limits__PublishPerSecond=0 \
+    EventBus__Mqtt__Bridges__bench__Url="mqtt://127.0.0.1:$MQTT_PORT" \
+    EventBus__Mqtt__Bridges__bench__In__0__Topic='bench/#' \
+        start_eventbus transports "$WORK/transports.db"
+    "$DOTNET" "$BENCH_DLL" transports --bus "$EB_URL" --mqtt-port "$MQTT_PORT" --out bench/results "${TRANSPORT_ARGS[@]}"
 fi

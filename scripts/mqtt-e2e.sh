@@ -24,17 +24,7 @@ check() { # check NAME CONDITION-COMMAND...
 [[ -x "$EVENTBUS" ]] || die "$EVENTBUS not found; build first: dotnet build EventBus.sln -c $CONFIG (make e2e does)"
 
 # --- Mosquitto from Debian's packages --------------------------------------------------------------------------
-if ! command -v mosquitto >/dev/null || ! command -v mosquitto_sub >/dev/null || ! command -v mosquitto_pub >/dev/null; then
-    [[ "$(id -u)" == 0 ]] || die "mosquitto and mosquitto-clients are missing; install them: sudo apt-get install -y mosquitto mosquitto-clients"
-    say "installing mosquitto and mosquitto-clients (apt-get)"
-    apt_log="$(mktemp)"
-    if ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mosquitto mosquitto-clients; } >"$apt_log" 2>&1; then
-        tail -n 20 "$apt_log" >&2
-        rm -f "$apt_log"
-        die "apt-get install mosquitto mosquitto-clients failed"
-    fi
-    rm -f "$apt_log"
-fi
+bash "$ROOT/scripts/test-deps.sh" || die "mosquitto and mosquitto-clients are needed (scripts/test-deps.sh)"
 MOSQUITTO="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/eventbus-mqtt.XXXXXX")"

@@ -1,31 +1,40 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the xunit suites need when they are missing (a clean CI machine has none of them):
-# promtool (the prometheus package) checks deploy/prometheus's alert rules. As root it uses apt-get; elsewhere it says
-# what to install and fails, so a test never passes by skipping what it could not run.
+# What the test suites need from the machine, installed from Debian's packages when missing so that `make test` passes
+# on a clean machine (the tests never skip for a missing dependency):
+#   - a real Mosquitto broker and its clients (the MQTT bridge, endpoint and pipe tests start their own on a free
+#     loopback port);
+#   - promtool (the prometheus package) to check deploy/prometheus's alert rules.
+# As root it uses apt-get, without starting the packages' daemons; elsewhere it says what to install and fails.
 #
-# Usage: scripts/test-deps.sh   (make unit calls it)
+# Usage: scripts/test-deps.sh   (make test-deps; make unit and scripts/mqtt-e2e.sh call it)
 set -euo pipefail
 
+say() { printf 'test-deps: %s\n' "$*"; }
+die() { printf 'test-deps: FAILED: %s\n' "$*" >&2; exit 1; }
+
 # command -> Debian package
-declare -A NEEDED=([promtool]=prometheus)
+declare -A NEEDED=([mosquitto]=mosquitto [mosquitto_pub]=mosquitto-clients [mosquitto_sub]=mosquitto-clients [promtool]=prometheus)
+
+have() { command -v "$1" >/dev/null || [[ -x "/usr/sbin/$1" ]]; }
 
 missing=()
 for cmd in "${!NEEDED[@]}"; do
-    command -v "$cmd" >/dev/null || missing+=("${NEEDED[$cmd]}")
+    have "$cmd" || missing+=("${NEEDED[$cmd]}")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 
-if [[ "$(id -u)" != 0 ]]; then
-    echo "test-deps: missing ${missing[*]}; install them: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
-    exit 1
-fi
-
-echo "test-deps: installing ${missing[*]} (apt-get)"
-apt-get update -qq
-# policy-rc.d: install the packages' tools without starting their daemons (the prometheus package ships a service).
+[[ "$(id -u)" == 0 ]] || die "missing ${missing[*]}; install them: sudo apt-get install -y --no-install-recommends ${missing[*]}"
+say "installing ${missing[*]} (apt-get)"
+# policy-rc.d: install the tools without starting the packages' services (mosquitto and prometheus ship daemons).
 policy=/usr/sbin/policy-rc.d
 had_policy=0
 [[ -e "$policy" ]] && had_policy=1
 [[ $had_policy == 1 ]] || { printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; }
-trap '[[ $had_policy == 1 ]] || rm -f "$policy"' EXIT
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+log="$(mktemp)"
+cleanup() { [[ $had_policy == 1 ]] || rm -f "$policy"; rm -f "$log"; }
+trap cleanup EXIT
+if ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    die "apt-get install ${missing[*]} failed"
+fi

@@ -4,7 +4,27 @@ using EventBus.Bench;
 // EventBus.Bench seed --db <path> [--events N] [--payload-bytes B] [--seed-info <file>]
 // EventBus.Bench run  --mcp <url> --redis <host:port> [--read-mcp <url> --read-db <path>] [...]  (scripts/bench.sh)
 // EventBus.Bench push --mcp <url> --redis <host:port> --server-pid <pid> [--push-sizes 1,10,100] [...]  (scripts/bench.sh)
+// EventBus.Bench transports --bus <url> --mqtt-port <port> [--publishers 8] [--messages 2500] [--reps 3] [--parts mqtt,ws]  (scripts/bench.sh)
 // EventBus.Bench webhooks --mcp <url> [--endpoints 100] [--clients 8] [--duration 5] [--reps 3] [--out dir]  (scripts/bench.sh)
+if (args.Length > 0 && args[0] == "transports")
+{
+    using var stop = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        stop.Cancel();
+    };
+    try
+    {
+        return await EventBus.Bench.Transports.TransportBench.RunAsync(args[1..], stop.Token);
+    }
+    catch (BenchException ex)
+    {
+        await Console.Error.WriteLineAsync($"bench: {ex.Message}");
+        return 2;
+    }
+}
+
 if (args.Length > 0 && args[0] == "webhooks")
 {
     using var stop = new CancellationTokenSource();

@@ -18,6 +18,7 @@ public sealed class SqliteStore : IAsyncDisposable
         Events = new SqliteEventLog(Database);
         Webhooks = new SqliteWebhookStore(Database);
         Tokens = new SqliteTokenStore(Database);
+        Positions = new SqlitePositionStore(Database);
     }
 
     /// <summary>Events, sessions, cursors and subscriptions.</summary>
@@ -28,6 +29,9 @@ public sealed class SqliteStore : IAsyncDisposable
 
     /// <summary>Access tokens.</summary>
     public SqliteTokenStore Tokens { get; }
+
+    /// <summary>Consumer positions (an MQTT bridge's outbound side).</summary>
+    public SqlitePositionStore Positions { get; }
 
     internal SqliteDatabase Database { get; }
 

@@ -25,6 +25,7 @@ public static class SqliteStoreServices
         services.AddSingleton<IEventStore>(sp => new SqliteEventLog(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IWebhookStore>(sp => new SqliteWebhookStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<ITokenStore>(sp => new SqliteTokenStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton<IPositionStore>(sp => new SqlitePositionStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton(sp =>
         {
             var path = Path.GetFullPath(sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value.Path);

@@ -188,8 +188,11 @@ public sealed class BusService(
     private static PublishReply ReplyFor(BusEvent e) =>
         new(e.Id, e.EventType, e.Payload, e.Channel, e.SignalLevel.ToWire()) { CorrelationId = e.CorrelationId };
 
-    /// <summary>Validates a publish request and turns it into an event to store.</summary>
-    private NewEvent ToNewEvent(PublishRequest request)
+    /// <summary>
+    /// Validates a publish request and turns it into an event to store (a caller that batches, like the MQTT bridge,
+    /// checks each item alone first). Storing goes through the publish methods above.
+    /// </summary>
+    public NewEvent ToNewEvent(PublishRequest request)
     {
         Validate.Name(request.EventType, "event_type");
         if (request.Payload is null)

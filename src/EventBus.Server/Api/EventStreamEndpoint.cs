@@ -23,7 +23,6 @@ namespace EventBus.Server.Api;
 /// </summary>
 internal static partial class EventStreamEndpoint
 {
-    private const int PageSize = 256;
     private static readonly byte[] KeepAliveFrame = ": keepalive\n\n"u8.ToArray();
 
     public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> StreamAsync(
@@ -71,8 +70,7 @@ internal static partial class EventStreamEndpoint
             await StartAsync(context.Response, stop.Token);
             LogOpened(logger, position, channel ?? "(all)");
             await PumpAsync(
-                writer, store, services.GetRequiredService<RecentEvents>(), services.GetRequiredService<CommitSignal>(), time,
-                mcpOptions.KeepAliveInterval,
+                writer, services.GetRequiredService<EventFollower>(), mcpOptions.KeepAliveInterval,
                 services.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions,
                 position, channel, Security.Caller.Of(context), services.GetRequiredService<Security.SessionAccess>(), stop.Token);
         }
@@ -108,58 +106,27 @@ internal static partial class EventStreamEndpoint
     }
 
     /// <summary>Replays from <paramref name="position"/>, then follows commits, until cancelled.</summary>
-    private static async Task PumpAsync(
-        Limits.StallGuardedWriter writer, IEventStore store, RecentEvents recent, CommitSignal signal, TimeProvider time, TimeSpan keepAlive,
-        JsonSerializerOptions json, long position, string? channel, Security.Caller caller, Security.SessionAccess access,
-        CancellationToken cancellationToken)
+    private static Task PumpAsync(
+        Limits.StallGuardedWriter writer, EventFollower follower, TimeSpan keepAlive, JsonSerializerOptions json, long position,
+        string? channel, Security.Caller caller, Security.SessionAccess access, CancellationToken cancellationToken)
     {
-        var lastWrite = time.GetTimestamp();
-        while (true)
-        {
-            // The window holds every event after the position (all channels): filter here. Else the store, filtered.
-            // Direct messages only to their recipient's and sender's tokens (and admins), when auth is on.
-            var page = recent.TryRead(position, PageSize) ?? await store.ReadEventsAsync(
-                new EventQuery(position, PageSize, channel) { VisibleToToken = caller.DirectMessageFilter }, cancellationToken);
-            var events = new List<BusEvent>(page.Events.Count);
-            foreach (var e in page.Events)
+        // Direct messages only to their recipient's and sender's tokens (and admins), when auth is on.
+        var filter = new FollowFilter(channel, caller.DirectMessageFilter, (e, ct) => access.MaySeeAsync(caller, e.Channel, e.SessionId, ct));
+        return follower.FollowAsync(
+            position,
+            filter,
+            async (events, ct) =>
             {
-                if ((channel is null || e.Channel == channel) && await access.MaySeeAsync(caller, e.Channel, e.SessionId, cancellationToken))
-                {
-                    events.Add(e);
-                }
-            }
-
-            if (events.Count > 0)
+                await writer.WriteAsync(Frames(events, json), ct);
+                await writer.FlushAsync(ct);
+            },
+            keepAlive,
+            async ct =>
             {
-                await writer.WriteAsync(Frames(events, json), cancellationToken);
-                await writer.FlushAsync(cancellationToken);
-                lastWrite = time.GetTimestamp();
-            }
-
-            // Without more pages, everything up to the tip has been sent or filtered out by the channel.
-            position = page.HasMore ? page.Events[^1].Id : Math.Max(position, page.Tip);
-            if (page.HasMore)
-            {
-                continue;
-            }
-
-            while (true)
-            {
-                var quietFor = time.GetElapsedTime(lastWrite);
-                if (quietFor >= keepAlive)
-                {
-                    await writer.WriteAsync(KeepAliveFrame, cancellationToken);
-                    await writer.FlushAsync(cancellationToken);
-                    lastWrite = time.GetTimestamp();
-                    continue;
-                }
-
-                if (await signal.WaitForAsync(position, keepAlive - quietFor, time, cancellationToken))
-                {
-                    break;
-                }
-            }
-        }
+                await writer.WriteAsync(KeepAliveFrame, ct);
+                await writer.FlushAsync(ct);
+            },
+            cancellationToken);
     }
 
     private static byte[] Frames(IReadOnlyList<BusEvent> events, JsonSerializerOptions json)

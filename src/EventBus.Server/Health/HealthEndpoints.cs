@@ -19,7 +19,7 @@ internal static class HealthEndpoints
     }
 
     private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(
-        IEventStore store, McpSessionStore sessions, CancellationToken cancellationToken)
+        IEventStore store, McpSessionStore sessions, IEnumerable<IHealthSection> sections, CancellationToken cancellationToken)
     {
         try
         {
@@ -32,11 +32,11 @@ internal static class HealthEndpoints
             {
                 // Readable but not writable: "degraded", with a status a monitor that only looks at codes sees.
                 return TypedResults.Json(
-                    new HealthReport("degraded", "eventbus", Version, report, sessions.Count, fault.Message),
+                    new HealthReport("degraded", "eventbus", Version, report, sessions.Count, fault.Message) { Sections = Sections(sections) },
                     statusCode: StatusCodes.Status503ServiceUnavailable);
             }
 
-            return TypedResults.Ok(new HealthReport("ok", "eventbus", Version, report, sessions.Count, null));
+            return TypedResults.Ok(new HealthReport("ok", "eventbus", Version, report, sessions.Count, null) { Sections = Sections(sections) });
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -46,7 +46,18 @@ internal static class HealthEndpoints
         }
     }
 
-    internal sealed record HealthReport(string Status, string Service, string Version, StoreReport? Store, int McpSessions, string? Error);
+    private static Dictionary<string, object>? Sections(IEnumerable<IHealthSection> sections)
+    {
+        var reports = sections.ToDictionary(s => s.Key, s => s.Report(), StringComparer.Ordinal);
+        return reports.Count == 0 ? null : reports;
+    }
+
+    internal sealed record HealthReport(string Status, string Service, string Version, StoreReport? Store, int McpSessions, string? Error)
+    {
+        /// <summary>Features' own keys (<c>mqtt</c>), beside the ones above.</summary>
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public Dictionary<string, object>? Sections { get; init; }
+    }
 
     internal sealed record StoreReport(string Kind, string Path, int SchemaVersion, long LastEventId, int LiveSessions, bool Writable)
     {

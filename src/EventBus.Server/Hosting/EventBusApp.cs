@@ -130,9 +130,13 @@ public static partial class EventBusApp
         }
     }
 
-    /// <summary>The base URLs the server listens on (with the real port when 0 was asked for).</summary>
-    public static IReadOnlyList<string> ListeningUrls(WebApplication app) =>
-        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+    /// <summary>The base URLs the server listens on for HTTP (with the real port when 0 was asked for); not the MQTT port.</summary>
+    public static IReadOnlyList<string> ListeningUrls(WebApplication app)
+    {
+        var mqttPort = app.Services.GetService<Mqtt.Endpoint.MqttEndpointState>()?.TcpPort;
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        return addresses.Where(a => mqttPort is not { } port || !a.EndsWith($":{port}", StringComparison.Ordinal)).ToList();
+    }
 
     /// <summary>The process entry point: returns 0 on a clean stop, 2 for bad configuration.</summary>
     public static async Task<int> RunAsync(string[] args)

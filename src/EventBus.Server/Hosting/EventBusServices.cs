@@ -5,10 +5,12 @@ using EventBus.Server.Api;
 using EventBus.Server.Health;
 using EventBus.Server.Ingest;
 using EventBus.Server.Mcp;
+using EventBus.Server.Mqtt;
 using EventBus.Server.Notifications;
 using EventBus.Server.Sessions;
 using EventBus.Server.Tools;
 using EventBus.Server.Webhooks;
+using EventBus.Server.WebSockets;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.Server;
 
@@ -39,6 +41,7 @@ public static class EventBusServices
         services.AddSingleton<Core.Webhooks.DeliverySignal>();
         services.AddSingleton<ICommitObserver, CommitFanout>();
         services.AddEventStore(section.GetSection("Store"));
+        services.AddSingleton<EventFollower>();
         services.AddSingleton<Security.TokenAuthenticator>();
         services.AddSingleton<Security.SessionAccess>();
         services.AddHttpContextAccessor();
@@ -52,6 +55,7 @@ public static class EventBusServices
         services.AddWebhooks(section);
         Metrics.MetricsServices.AddBusMetrics(services, configuration);
         services.AddIngest(section);
+        services.AddMqtt(section);
         services.AddSingleton<Limits.CallerLimits>();
         services.AddSingleton<ToolRegistry>();
         services.AddSingleton<McpServerOptions>(sp => McpServerSetup.Create(sp.GetRequiredService<ToolRegistry>()));
@@ -71,9 +75,13 @@ public static class EventBusServices
         app.UseMiddleware<Api.StoreFaultHandler>();
         app.UseMiddleware<HostGuard>();
         app.UseMiddleware<Security.AuthGate>();
+        // Pings every keep-alive interval; a peer that answers no pong within the stall timeout is cut (/api/v1/ws, /mqtt).
+        app.UseWebSockets(WebSockets.WebSocketEndpoints.HostOptions(app.Services.GetRequiredService<IOptions<McpHttpOptions>>().Value));
         app.MapHealth();
         app.MapMcp();
         app.MapApi();
+        app.MapWebSocketStream();
+        app.MapMqtt();
         app.MapIngest();
         Metrics.MetricsServices.MapBusMetrics(app);
         app.MapOpenApi();

@@ -1,6 +1,6 @@
-using EventBus.Core.Diagnostics;
 using System.Text;
 using System.Threading.Channels;
+using EventBus.Core.Diagnostics;
 using EventBus.Server.Limits;
 
 namespace EventBus.Server.Mcp;

@@ -108,6 +108,12 @@ public enum AttemptOutcome
 
     /// <summary>410 Gone: the receiver is gone for good; the webhook is disabled at once.</summary>
     Gone,
+
+    /// <summary>
+    /// A permanent rejection (see <see cref="RetrySchedule.IsPermanentRejection"/>): a dead letter at once, so the
+    /// deliveries behind it go on; <c>redeliver</c> replays it.
+    /// </summary>
+    Rejected,
 }
 
 /// <summary>An attempt to record.</summary>

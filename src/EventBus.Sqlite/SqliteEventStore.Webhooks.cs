@@ -87,6 +87,15 @@ public sealed partial class SqliteEventStore
         }, cancellationToken);
 
     /// <inheritdoc />
+    public Task<IReadOnlyDictionary<string, PendingSummary>> PendingSummaryAsync(CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyDictionary<string, PendingSummary>>(c => c.Query<(string WebhookId, long Count, long OldestMs)>(
+                "SELECT webhook_id, COUNT(*), MIN(created_at_ms) FROM webhook_deliveries WHERE status = 0 GROUP BY webhook_id")
+            .ToDictionary(
+                r => r.WebhookId,
+                r => new PendingSummary((int)r.Count, DateTimeOffset.FromUnixTimeMilliseconds(r.OldestMs)),
+                StringComparer.Ordinal));
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<PendingDelivery>> NextDeliveriesAsync(string webhookId, int limit, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<PendingDelivery>>(c =>
         {

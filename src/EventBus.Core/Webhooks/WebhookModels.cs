@@ -88,6 +88,9 @@ public sealed record Delivery(
     }
 }
 
+/// <summary>A webhook's queue: its pending deliveries and when the oldest was queued (a stuck lane shows here).</summary>
+public sealed record PendingSummary(int Count, DateTimeOffset OldestCreatedAt);
+
 /// <summary>A pending delivery with the event it carries.</summary>
 public sealed record PendingDelivery(Delivery Delivery, BusEvent Event);
 

@@ -395,6 +395,30 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ListWebhooks_ShowsAStuckLane_ItsPendingCountAndTheOldestPendingDeliverysAge()
+    {
+        _receiver.Respond = (_, _) => new ReceiverAnswer(503);
+        var (stuck, _) = await RegisterAsync("/stuck");
+        await PublishAsync("first");
+        var waiting = await WaitForDeliveryAsync(stuck, d => d.Attempts == 1);
+        await PublishAsync("second");
+        var dispatcher = _host.Service<EventBus.Server.Webhooks.WebhookDispatcher>();
+        await Waiting.UntilAsync(() => Task.FromResult(dispatcher.SleepingUntil(stuck) == waiting.NextAttemptAt));
+        _host.Time!.Advance(TimeSpan.FromSeconds(3));
+        _receiver.Respond = (_, _) => new ReceiverAnswer(200);
+        var (idle, _) = await RegisterAsync("/idle");
+
+        var list = (await _client.CallAsync("list_webhooks")).EnumerateArray().ToDictionary(w => w.Str("webhook_id"));
+        var row = list[stuck];
+        row.GetProperty("pending_deliveries").GetInt32().Should().Be(2);
+        row.Str("oldest_pending_at").Should().Be("2026-11-22T02:14:00.000Z");
+        row.GetProperty("oldest_pending_age_seconds").GetDouble().Should().Be(3);
+        list[idle].TryGetProperty("oldest_pending_at", out _).Should().BeFalse("nothing is pending for it");
+        list[idle].TryGetProperty("oldest_pending_age_seconds", out _).Should().BeFalse();
+        list[idle].GetProperty("pending_deliveries").GetInt32().Should().Be(0);
+    }
+
+    [Fact]
     public async Task DeliveriesToOneEndpoint_GoOutInEventOrder()
     {
         var (id, _) = await RegisterAsync();

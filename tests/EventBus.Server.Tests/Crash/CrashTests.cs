@@ -43,7 +43,7 @@ public sealed class CrashTests : IAsyncLifetime
     [Fact]
     public async Task KillDashNine_DuringConcurrentMcpAndRestPublishes_KeepsEveryAcknowledgedEvent_WithoutDuplicates_AndNoSavedCursorGoesBack()
     {
-        var server = await ServerProcess.StartAsync(_directory);
+        await using var server = await ServerProcess.StartAsync(_directory);
         var mcp = await ConnectAsync(server);
         var session = (await mcp.CallAsync("register_session", new { name = "crash", machine = "m1", client_id = "crash-1" })).Str("session_id");
 
@@ -133,7 +133,7 @@ public sealed class CrashTests : IAsyncLifetime
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         const string AllowPrivate = "--EventBus:Webhooks:AllowPrivateNetworks=true";
-        var server = await ServerProcess.StartAsync(_directory, AllowPrivate);
+        await using var server = await ServerProcess.StartAsync(_directory, AllowPrivate);
         var mcp = await ConnectAsync(server);
         await mcp.CallAsync("register_webhook", new { url = receiver.Url(), channel = Channel });
         await DisposeQuietlyAsync(mcp);

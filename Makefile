@@ -19,6 +19,7 @@ TEST_ENV := EVENTBUS_TEST_RUN=$(TEST_RUN) MSBUILDDISABLENODEREUSE=1
 ## test: restore, build, check formatting, run every test (unit, integration, end-to-end), then check that no process
 ## the tests started is still alive
 test: build fmt-check unit e2e
+	bash scripts/leftovers.sh --self-test
 	bash scripts/leftovers.sh $(TEST_RUN)
 
 restore:

@@ -6,10 +6,31 @@
 # MSBuild worker nodes and the compiler server are build caches, not things the tests started: they are not counted.
 #
 # Usage: scripts/leftovers.sh RUN_ID
+#        scripts/leftovers.sh --self-test   (leaves a marked process behind on purpose: it must be found and stopped)
 set -euo pipefail
 
+if [[ "${1:-}" == "--self-test" ]]; then
+    id="self-test-$$-$RANDOM"
+    # Not our child (started from a shell that exits at once), as a leaked server would be.
+    pid="$(EVENTBUS_TEST_RUN="$id" bash -c 'setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!')"
+    gone() { [[ ! -e "/proc/$pid" ]] || [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]]; }
+    if LEFTOVERS_GRACE_S=0 bash "$0" "$id" 2>/dev/null; then
+        kill -9 "$pid" 2>/dev/null || true
+        echo "leftovers: FAILED: the self-test left process $pid behind and the check did not see it" >&2
+        exit 1
+    fi
+    for _ in $(seq 1 50); do gone && break; sleep 0.1; done
+    if ! gone; then
+        kill -9 "$pid" 2>/dev/null || true
+        echo "leftovers: FAILED: the check saw the self-test's process $pid but did not stop it" >&2
+        exit 1
+    fi
+    echo "leftovers: self-test ok (a process left alive is found and stopped)"
+    exit 0
+fi
+
 RUN_ID="${1:?usage: scripts/leftovers.sh RUN_ID}"
-GRACE_S=10
+GRACE_S="${LEFTOVERS_GRACE_S:-10}"
 
 python3 - "$RUN_ID" "$GRACE_S" <<'PY'
 import os, signal, sys, time

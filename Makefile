@@ -9,8 +9,18 @@ SERVER := src/EventBus.Server/EventBus.Server.csproj
 run: restore
 	$(DOTNET) run --project $(SERVER) -c $(CONFIG) --no-restore -- $(ARGS)
 
-## test: restore, build, check formatting, run every test (unit, integration, end-to-end)
+# Every process the tests start carries EVENTBUS_TEST_RUN=<this id> (inherited), so the end of `make test` can check
+# that none is left running: servers, brokers, receivers, processes inside network namespaces.
+ifndef TEST_RUN
+TEST_RUN := $(shell date +%s)-$(shell od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+endif
+TEST_ENV := EVENTBUS_TEST_RUN=$(TEST_RUN) MSBUILDDISABLENODEREUSE=1
+
+## test: restore, build, check formatting, run every test (unit, integration, end-to-end), then check that no process
+## the tests started is still alive
 test: build fmt-check unit e2e
+	bash scripts/leftovers.sh --self-test
+	bash scripts/leftovers.sh $(TEST_RUN)
 
 restore:
 	$(DOTNET) restore EventBus.sln
@@ -19,9 +29,9 @@ build: restore
 	$(DOTNET) build EventBus.sln -c $(CONFIG) --no-restore
 
 unit: build test-deps
-	$(DOTNET) test EventBus.sln -c $(CONFIG) --no-build
+	$(TEST_ENV) $(DOTNET) test EventBus.sln -c $(CONFIG) --no-build
 
-## test-deps: what the integration tests need from the machine (a real Mosquitto broker), installed when missing
+## test-deps: what the tests need from the machine (Mosquitto and its clients, promtool), installed when missing
 test-deps:
 	bash scripts/test-deps.sh
 
@@ -29,9 +39,9 @@ test-deps:
 ## bridge through a real Mosquitto broker (installed from Debian's packages when missing), and two hosts (network
 ## namespaces joined by a veth pair: tokens, scopes, private DMs; skipped with a message where namespaces can't be made)
 e2e: build
-	bash scripts/e2e.sh $(CONFIG)
-	bash scripts/mqtt-e2e.sh $(CONFIG)
-	bash scripts/netns-e2e.sh $(CONFIG)
+	$(TEST_ENV) bash scripts/e2e.sh $(CONFIG)
+	$(TEST_ENV) bash scripts/mqtt-e2e.sh $(CONFIG)
+	$(TEST_ENV) bash scripts/netns-e2e.sh $(CONFIG)
 
 ## install: pack the `eventbus` command as a .NET tool and install it for this user (again: replaces it)
 install: restore

@@ -41,12 +41,26 @@ PORT=18080
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/eventbus-netns.XXXXXX")"
 SERVER_PID=""
+# Stops every process inside a namespace (TERM, then KILL after 5 s): `ip netns del` alone leaves them running, and
+# a PID taken outside may be a wrapper (a subshell, `ip netns exec`) rather than the server.
+stop_namespace() {
+    local ns="$1" pids
+    for _ in $(seq 1 50); do
+        pids="$(ip netns pids "$ns" 2>/dev/null || true)"
+        [[ -z "$pids" ]] && return 0
+        # shellcheck disable=SC2086 # one PID per word
+        kill $pids 2>/dev/null || true
+        sleep 0.1
+    done
+    # shellcheck disable=SC2086
+    kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null || true
+}
 cleanup() {
     local status=$?
-    if [[ -n "$SERVER_PID" ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    for ns in "$NS_BUS" "$NS_CLIENT"; do
+        if ip netns pids "$ns" >/dev/null 2>&1; then stop_namespace "$ns"; fi
+    done
+    if [[ -n "$SERVER_PID" ]]; then wait "$SERVER_PID" 2>/dev/null || true; fi
     ip netns del "$NS_BUS" 2>/dev/null || true
     ip netns del "$NS_CLIENT" 2>/dev/null || true
     rm -rf "$WORK"
@@ -86,7 +100,9 @@ check "… and says how to create a token" grep -q "eventbus token create --name
 ALICE="$("$EVENTBUS" token create --name alice --scope publish --db "$DB" 2>/dev/null)"
 BOB="$("$EVENTBUS" token create --name bob --scope publish --db "$DB" 2>/dev/null)"
 EVE="$("$EVENTBUS" token create --name eve --scope read --db "$DB" 2>/dev/null)"
-in_bus "$EVENTBUS" serve --host "$BUS_IP" --port "$PORT" --db "$DB" >"$WORK/bus.log" 2>&1 &
+# Not through in_bus: a function run with & is a subshell, and its PID is not the server's. `ip netns exec` execs the
+# server, so this PID is the server itself (cleanup stops everything in the namespace in any case).
+ip netns exec "$NS_BUS" "$EVENTBUS" serve --host "$BUS_IP" --port "$PORT" --db "$DB" >"$WORK/bus.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 150); do
     in_client curl -s -o /dev/null "http://$BUS_IP:$PORT/health" && break

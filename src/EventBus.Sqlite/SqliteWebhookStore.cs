@@ -91,6 +91,20 @@ public sealed class SqliteWebhookStore : IWebhookStore
         }, cancellationToken);
 
     /// <inheritdoc />
+    public Task<IReadOnlyDictionary<string, PendingSummary>> PendingSummaryAsync(CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyDictionary<string, PendingSummary>>(c => c.Query<(string WebhookId, long Count, long OldestMs)>(
+                // The pending index answers count and first id per webhook; only the oldest row itself is read.
+                """
+                SELECT p.webhook_id, p.n, d.created_at_ms
+                FROM (SELECT webhook_id, COUNT(*) AS n, MIN(id) AS first FROM webhook_deliveries WHERE status = 0 GROUP BY webhook_id) p
+                JOIN webhook_deliveries d ON d.id = p.first
+                """)
+            .ToDictionary(
+                r => r.WebhookId,
+                r => new PendingSummary((int)r.Count, DateTimeOffset.FromUnixTimeMilliseconds(r.OldestMs)),
+                StringComparer.Ordinal));
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<PendingDelivery>> NextDeliveriesAsync(string webhookId, int limit, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<PendingDelivery>>(c =>
         {

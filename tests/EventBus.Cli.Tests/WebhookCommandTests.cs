@@ -46,6 +46,9 @@ public sealed class WebhookCommandTests(PrivateWebhooksBusFixture fixture) : ICl
             (text = (await cli.RunAsync("webhook", "deliveries", "--webhook", id)).Out).Contains("attempt 1 at ", StringComparison.Ordinal));
 
         text.Should().MatchRegex(@"attempt 1 at \S+: no response \(.+\)");
+
+        // Its retry waits: the list says how many deliveries wait and for how long the oldest has.
+        (await cli.RunAsync("webhook", "list")).Out.Should().MatchRegex($@"#{id}.*\n(.+\n)*?      Pending: 1 \(the oldest waiting [0-9]+ s\)\n");
     }
 
     [Fact]

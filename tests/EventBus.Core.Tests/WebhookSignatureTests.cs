@@ -136,4 +136,23 @@ public sealed class WebhookSignatureTests
         ci.Matches("repo:other", "ci_failed").Should().BeFalse();
         new WebhookFilter("", []).Matches("x", "y").Should().BeTrue("an empty type list means every type");
     }
+
+    [Theory]
+    [InlineData(400, true)]
+    [InlineData(401, true)]
+    [InlineData(403, true)]
+    [InlineData(404, true)]
+    [InlineData(413, true)]
+    [InlineData(422, true)]
+    [InlineData(408, false)]
+    [InlineData(409, false)]
+    [InlineData(410, false)]
+    [InlineData(425, false)]
+    [InlineData(429, false)]
+    [InlineData(500, false)]
+    [InlineData(503, false)]
+    [InlineData(302, false)]
+    [InlineData(null, false)]
+    public void IsPermanentRejection_IsEvery4xx_ButTheOnesThatSayLater_AndGone(int? status, bool permanent) =>
+        RetrySchedule.IsPermanentRejection(status).Should().Be(permanent);
 }

@@ -88,6 +88,14 @@ internal static class WebhookCommands
                 }
 
                 await run.Out.WriteLineAsync($"      Created: {SessionCommands.Text(wh, "created_at")}");
+                if (wh.TryGetProperty("oldest_pending_age_seconds", out var age) && age.ValueKind == JsonValueKind.Number
+                    && wh.TryGetProperty("pending_deliveries", out var pending) && pending.ValueKind == JsonValueKind.Number)
+                {
+                    // Only when something waits (the old CLI's lines are unchanged otherwise): a stuck endpoint shows here.
+                    await run.Out.WriteLineAsync(
+                        $"      Pending: {pending.GetInt32()} (the oldest waiting {FormattableString.Invariant($"{age.GetDouble():0}")} s)");
+                }
+
                 await run.Out.WriteLineAsync();
             }
 

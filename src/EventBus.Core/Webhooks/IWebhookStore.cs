@@ -24,6 +24,9 @@ public interface IWebhookStore
     /// <summary>Unregisters a webhook and cancels its pending deliveries; false if there is no such webhook.</summary>
     Task<bool> RemoveWebhookAsync(string webhookId, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>For each webhook with pending deliveries: how many, and when the oldest of them was queued.</summary>
+    Task<IReadOnlyDictionary<string, PendingSummary>> PendingSummaryAsync(CancellationToken cancellationToken);
+
     /// <summary>The oldest pending deliveries of a webhook, in event order, with their events.</summary>
     Task<IReadOnlyList<PendingDelivery>> NextDeliveriesAsync(string webhookId, int limit, CancellationToken cancellationToken);
 

@@ -26,6 +26,13 @@ public sealed class RetrySchedule(double jitter = 0.1, Func<double>? random = nu
     /// <summary>The most attempts a delivery gets.</summary>
     public static int MaxAttempts => Delays.Count + 1;
 
+    /// <summary>
+    /// A 4xx answer that retrying will not change: every 4xx but 408 (Request Timeout), 409 (Conflict), 425 (Too Early)
+    /// and 429 (Too Many Requests), which say "later", and 410 (Gone), which disables the webhook.
+    /// </summary>
+    public static bool IsPermanentRejection(int? statusCode) =>
+        statusCode is >= 400 and < 500 and not (408 or 409 or 410 or 425 or 429);
+
     /// <summary>The relative spread of each delay (0.1: ±10 %).</summary>
     public double Jitter => jitter;
 

@@ -88,6 +88,9 @@ public sealed record Delivery(
     }
 }
 
+/// <summary>A webhook's queue: its pending deliveries and when the oldest was queued (a stuck lane shows here).</summary>
+public sealed record PendingSummary(int Count, DateTimeOffset OldestCreatedAt);
+
 /// <summary>A pending delivery with the event it carries.</summary>
 public sealed record PendingDelivery(Delivery Delivery, BusEvent Event);
 
@@ -108,6 +111,12 @@ public enum AttemptOutcome
 
     /// <summary>410 Gone: the receiver is gone for good; the webhook is disabled at once.</summary>
     Gone,
+
+    /// <summary>
+    /// A permanent rejection (see <see cref="RetrySchedule.IsPermanentRejection"/>): a dead letter at once, so the
+    /// deliveries behind it go on; <c>redeliver</c> replays it.
+    /// </summary>
+    Rejected,
 }
 
 /// <summary>An attempt to record.</summary>

@@ -35,7 +35,9 @@ internal static partial class BusToolCatalog
         "List webhooks",
         """
         List registered webhooks with their filters, whether they are active, and has_secret (secrets are never shown).
-        A webhook disabled automatically (410 Gone, or failing for days) says why in disabled_reason.
+        A webhook disabled automatically (410 Gone, or failing for days) says why in disabled_reason. pending_deliveries
+        counts what waits to go out; oldest_pending_at and oldest_pending_age_seconds (when something waits) show an
+        endpoint that is stuck on a retry.
         """,
         new ToolSchema().Boolean("active_only", "Only active webhooks (default true).", defaultValue: true),
         new ToolAnnotations { ReadOnlyHint = true, IdempotentHint = true, OpenWorldHint = false },

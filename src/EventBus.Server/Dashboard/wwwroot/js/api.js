@@ -68,21 +68,23 @@ export function followStream({ after, onEvents, onState, onAuth }) {
       const { value, done } = await reader.read();
       if (done) break;
       buffer += value;
-      let end;
+      // Frames end with a blank line; the text after the last one waits for the next chunk (sliced once per chunk).
       const batch = [];
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
+      let start = 0;
+      let end;
+      while ((end = buffer.indexOf('\n\n', start)) >= 0) {
         let id = null;
         let data = '';
-        for (const line of frame.split('\n')) {
+        for (const line of buffer.slice(start, end).split('\n')) {
           if (line.startsWith('id: ')) id = Number(line.slice(4));
           else if (line.startsWith('data: ')) data += line.slice(6);
         }
+        start = end + 2;
         if (id === null || !data || id <= lastId) continue;
         lastId = id;
         batch.push(JSON.parse(data));
       }
+      buffer = buffer.slice(start);
       if (batch.length) onEvents(batch);
     }
   }

@@ -30,10 +30,12 @@ export function ago(seconds) {
   return `${Math.round(seconds / 86400)} d ago`;
 }
 
-/** HH:MM:SS of an ISO timestamp, in local time. */
+const two = (n) => (n < 10 ? `0${n}` : String(n));
+
+/** HH:MM:SS of an ISO timestamp, in local time (by hand: toLocaleTimeString cost ~1 ms a row under a firehose). */
 export function clock(iso) {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString([], { hour12: false });
+  return Number.isNaN(d.getTime()) ? iso : `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
 
 export function bytes(n) {

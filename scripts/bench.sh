@@ -10,7 +10,10 @@
 # 1,000 idle sessions' memory, and REST batch publish next to SQLite's own batched insert. Then webhooks (delivery
 # rate and latency, publish with webhooks registered) and auth (publish with and without a token checked per request).
 #
-# Knobs (environment): BENCH_PARTS (default "run push webhooks auth") which parts to run; BENCH_EVENTS (default 1000000) events
+# Then the dashboard in Debian's headless chromium (bench/dashboard/bench.mjs): first paint on a 1,000,000-event
+# database, and the live stream's frame gaps and timer lateness under 1,000 events/s.
+#
+# Knobs (environment): BENCH_PARTS (default "run push webhooks auth dashboard") which parts to run; BENCH_EVENTS (default 1000000) events
 # seeded for the read phases; BENCH_QUICK=1 for a short development run (1 s phases, 1 round, 100,000 events); BENCH_ARGS extra options for `EventBus.Bench run`
 # (e.g. "--duration 5 --reps 7", "--clients 16", "--payload-bytes 512", "--no-diagnostics"); BENCH_PUSH_ARGS extra
 # options for `EventBus.Bench push` (e.g. "--push-sizes 1,10", "--idle-sessions 2000", "--push-events 5000").
@@ -19,7 +22,7 @@ cd "$(dirname "$0")/.."
 
 DOTNET=${DOTNET:-dotnet}
 EVENTS=${BENCH_EVENTS:-1000000}
-PARTS=${BENCH_PARTS:-run push webhooks auth}
+PARTS=${BENCH_PARTS:-run push webhooks auth dashboard}
 RUN_ARGS=()
 PUSH_ARGS=(--warmup 3 --duration 3 --reps 3)
 if [[ "${BENCH_QUICK:-}" == 1 ]]; then
@@ -200,4 +203,25 @@ if [[ " $PARTS " == *" auth "* ]]; then
             [[ $round == 0 ]] || echo "auth round $round $side: ${line:-(no result)}"
         done
     done
+fi
+
+# --- Dashboard --------------------------------------------------------------------------------------------------------
+# A server on a database seeded with BENCH_EVENTS events (rate limits off: the bench publishes 1,000 events/s from one
+# caller), and bench/dashboard/bench.mjs driving Debian's headless chromium through playwright-core: first paint of a
+# fresh tab (median of 7) and the live stream under a 1,000 events/s firehose (3 runs of 10 s). Results: JSON on stdout
+# and bench/results/dashboard-<time>.json. BENCH_DASHBOARD_ARGS adds options (e.g. "--runs=15 --rate=2000").
+if [[ " $PARTS " == *" dashboard "* ]]; then
+    ROOT=$PWD
+    die() { log "$*"; exit 1; }
+    # shellcheck source=scripts/e2e-deps.sh
+    source scripts/e2e-deps.sh
+    ensure_npm_packages
+    ensure_chromium
+    log "seeding $EVENTS events for the dashboard"
+    "$DOTNET" "$BENCH_DLL" seed --db "$WORK/dashboard.db" --events "$EVENTS"
+    EventBus__Limits__PublishPerSecond=0 start_eventbus dashboard "$WORK/dashboard.db"
+    mkdir -p bench/results
+    # shellcheck disable=SC2086 # word splitting of BENCH_DASHBOARD_ARGS is intended
+    node bench/dashboard/bench.mjs --url="$EB_URL" --chromium="$CHROMIUM" ${BENCH_DASHBOARD_ARGS:-} |
+        tee "bench/results/dashboard-$(date -u +%Y%m%dT%H%M%SZ).json"
 fi

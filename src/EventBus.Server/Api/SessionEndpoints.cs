@@ -54,7 +54,7 @@ internal static class SessionEndpoints
     }
 
     private static async Task<Ok<SessionsView>> ListAsync(
-        HttpContext context, BusService bus, IEventStore store, IBusOverview overview, TimeProvider time,
+        HttpContext context, IEventStore store, IBusOverview overview, TimeProvider time,
         [FromQuery(Name = "ended_within_minutes")] string? endedWithinMinutes, CancellationToken cancellationToken)
     {
         var minutes = ParseMinutes(endedWithinMinutes);

@@ -136,6 +136,40 @@ public sealed class SessionsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Events_FromASession_LeaveOutTheDirectMessagesTheCallerMayNotRead()
+    {
+        var alice = await _host.CreateTokenAsync("alice", TokenScope.Publish);
+        var bob = await _host.CreateTokenAsync("bob", TokenScope.Publish);
+        var eve = await _host.CreateTokenAsync("eve", TokenScope.Read);
+        using var aliceHttp = _host.Api(alice);
+        using var bobHttp = _host.Api(bob);
+        using var eveHttp = _host.Api(eve);
+        var a = await RegisterAsync(aliceHttp, "alice-task");
+        var b = await RegisterAsync(bobHttp, "bob-task");
+        foreach (var (channel, payload) in new[] { ($"session:{b}", "private to bob"), ("all", "hello everyone") })
+        {
+            using var sent = await aliceHttp.PostAsync("/api/v1/events",
+                TokenClients.Json(JsonSerializer.Serialize(new { event_type = "message", payload, channel, session_id = a })), TestTimeouts.Token());
+            sent.StatusCode.Should().Be(HttpStatusCode.Created);
+        }
+
+        async Task<List<string>> PayloadsFromAlice(HttpClient http) =>
+            (await ApiCalls.JsonAsync(await http.GetAsync($"/api/v1/events?from={a}", TestTimeouts.Token())))
+            .GetProperty("events").EnumerateArray().Where(e => e.Str("event_type") == "message").Select(e => e.Str("payload")).ToList();
+
+        (await PayloadsFromAlice(eveHttp)).Should().Equal("hello everyone");
+        (await PayloadsFromAlice(bobHttp)).Should().Equal("hello everyone", "private to bob");
+        (await PayloadsFromAlice(aliceHttp)).Should().Equal("hello everyone", "private to bob");
+    }
+
+    private static async Task<string> RegisterAsync(HttpClient http, string name)
+    {
+        using var response = await http.PostAsync("/api/v1/sessions", TokenClients.Json(JsonSerializer.Serialize(new { name })), TestTimeouts.Token());
+        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        return (await ApiCalls.JsonAsync(response)).Str("session_id");
+    }
+
+    [Fact]
     public async Task Events_ByCorrelationId_ReadAThread()
     {
         foreach (var (payload, thread) in new[] { ("question", "t-1"), ("other", "t-2"), ("answer", "t-1") })

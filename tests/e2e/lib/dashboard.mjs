@@ -140,8 +140,8 @@ export async function launchBrowser() {
 }
 
 /** A page that fails the test on any script error and records the requests it made. */
-export async function openPage(browser, { viewport = { width: 1280, height: 800 } } = {}) {
-  const context = await browser.newContext({ viewport });
+export async function openPage(browser, { viewport = { width: 1280, height: 800 }, colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT_MS);
   const errors = [];

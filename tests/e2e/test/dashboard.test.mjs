@@ -145,7 +145,7 @@ describe('dashboard on an open loopback bus', () => {
     assert.equal(pushed.meta.from, speaker.display_id);
   });
 
-  test('Channels and Health show the bus, and the stream fits a phone', async () => {
+  test('Channels and Health show the bus, the stream fits a phone, and the theme follows the system setting', async () => {
     const { page } = view;
     await page.goto(`${bus.url}/#/channels`);
     await page.getByRole('cell', { name: 'repo:eventbus', exact: true }).waitFor();
@@ -161,6 +161,14 @@ describe('dashboard on an open loopback bus', () => {
     assert.ok(overflow <= 0, `no horizontal scrolling on a phone (${overflow} px too wide)`);
     await screenshot(phone.page, 'stream-phone');
     await phone.context.close();
+
+    const background = (p) => p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const dark = await openPage(browser, { colorScheme: 'dark' });
+    await dark.page.goto(`${bus.url}/#/stream`);
+    await dark.page.locator('.events .ev').first().waitFor();
+    assert.notEqual(await background(dark.page), await background(page), 'dark when the system is dark');
+    await screenshot(dark.page, 'stream-dark');
+    await dark.context.close();
   });
 });
 

@@ -35,7 +35,8 @@ unit: build test-deps
 test-deps:
 	bash scripts/test-deps.sh
 
-## e2e: real clients (TypeScript SDK, bare fetch like the old CLI, MCP conformance suite, claude mcp list), an MQTT
+## e2e: real clients (TypeScript SDK, bare fetch like the old CLI, MCP conformance suite, claude mcp list, the dashboard
+## in Debian's headless chromium, installed when missing), an MQTT
 ## bridge through a real Mosquitto broker (installed from Debian's packages when missing), and two hosts (network
 ## namespaces joined by a veth pair: tokens, scopes, private DMs; skipped with a message where namespaces can't be made)
 e2e: build
@@ -56,7 +57,8 @@ fmt:
 fmt-check: restore
 	$(DOTNET) format EventBus.sln --no-restore --verify-no-changes
 
-## bench: publish throughput and latency vs the MCP ping ceiling and Redis XADD (not part of make test)
+## bench: publish throughput and latency vs the MCP ping ceiling and Redis XADD, push, webhooks, auth, and the
+## dashboard in a browser (BENCH_PARTS=dashboard for that part alone; not part of make test)
 bench: restore
 	bash scripts/bench.sh
 

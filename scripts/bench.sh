@@ -14,7 +14,10 @@
 # Then transports: MQTT messages/s from a Mosquitto broker into durable events through the bridge, next to the same broker
 # delivering to a plain MQTTnet subscriber (QoS 1, 8 publishers), and WebSocket publish → receive next to SSE.
 #
-# Knobs (environment): BENCH_PARTS (default "run push webhooks auth metrics transports") which parts to run; BENCH_EVENTS (default 1000000) events
+# Then the dashboard in Debian's headless chromium (bench/dashboard/bench.mjs): first paint on a 1,000,000-event
+# database, and the live stream's frame gaps and timer lateness under 1,000 events/s.
+#
+# Knobs (environment): BENCH_PARTS (default "run push webhooks auth metrics transports dashboard") which parts to run; BENCH_EVENTS (default 1000000) events
 # seeded for the read phases; BENCH_QUICK=1 for a short development run (1 s phases, 1 round, 100,000 events); BENCH_ARGS extra options for `EventBus.Bench run`
 # (e.g. "--duration 5 --reps 7", "--clients 16", "--payload-bytes 512", "--no-diagnostics"); BENCH_PUSH_ARGS extra
 # options for `EventBus.Bench push` (e.g. "--push-sizes 1,10", "--idle-sessions 2000", "--push-events 5000").
@@ -23,7 +26,7 @@ cd "$(dirname "$0")/.."
 
 DOTNET=${DOTNET:-dotnet}
 EVENTS=${BENCH_EVENTS:-1000000}
-PARTS=${BENCH_PARTS:-run push webhooks auth metrics transports}
+PARTS=${BENCH_PARTS:-run push webhooks auth metrics transports dashboard}
 RUN_ARGS=()
 PUSH_ARGS=(--warmup 3 --duration 3 --reps 3)
 if [[ "${BENCH_QUICK:-}" == 1 ]]; then
@@ -252,4 +255,25 @@ if [[ " $PARTS " == *" transports "* ]]; then
     EventBus__Mqtt__Bridges__bench__In__0__Topic='bench/#' \
         start_eventbus transports "$WORK/transports.db"
     "$DOTNET" "$BENCH_DLL" transports --bus "$EB_URL" --mqtt-port "$MQTT_PORT" --out bench/results "${TRANSPORT_ARGS[@]}"
+fi
+
+# --- Dashboard --------------------------------------------------------------------------------------------------------
+# A server on a database seeded with BENCH_EVENTS events (rate limits off: the bench publishes 1,000 events/s from one
+# caller), and bench/dashboard/bench.mjs driving Debian's headless chromium through playwright-core: first paint of a
+# fresh tab (median of 7) and the live stream under a 1,000 events/s firehose (3 runs of 10 s). Results: JSON on stdout
+# and bench/results/dashboard-<time>.json. BENCH_DASHBOARD_ARGS adds options (e.g. "--runs=15 --rate=2000").
+if [[ " $PARTS " == *" dashboard "* ]]; then
+    ROOT=$PWD
+    die() { log "$*"; exit 1; }
+    # shellcheck source=scripts/e2e-deps.sh
+    source scripts/e2e-deps.sh
+    ensure_npm_packages
+    ensure_chromium
+    log "seeding $EVENTS events for the dashboard"
+    "$DOTNET" "$BENCH_DLL" seed --db "$WORK/dashboard.db" --events "$EVENTS"
+    EventBus__Limits__PublishPerSecond=0 start_eventbus dashboard "$WORK/dashboard.db"
+    mkdir -p bench/results
+    # shellcheck disable=SC2086 # word splitting of BENCH_DASHBOARD_ARGS is intended
+    node bench/dashboard/bench.mjs --url="$EB_URL" --chromium="$CHROMIUM" ${BENCH_DASHBOARD_ARGS:-} |
+        tee "bench/results/dashboard-$(date -u +%Y%m%dT%H%M%SZ).json"
 fi

@@ -1,41 +1,36 @@
 #!/usr/bin/env bash
 # End-to-end tests with real third-party clients: the official TypeScript MCP SDK, bare fetch like the old
-# agent-event-bus CLI, the MCP conformance suite and `claude mcp list`, all driven by Node's test runner against a
-# freshly started server (free loopback port, temp database).
+# agent-event-bus CLI, the MCP conformance suite, `claude mcp list` and the dashboard in Debian's headless chromium
+# (playwright-core), all driven by Node's test runner against a freshly started server (free loopback port, temp
+# database); the dashboard's tests also start servers of their own (a restart, a token store).
 #
 # Usage: scripts/e2e.sh [Configuration]   (default Release; `make e2e` builds first and calls this)
-# Installs the pinned npm packages of tests/e2e itself (npm ci, only when node_modules is missing or stale). Install
-# scripts are not run: nothing here needs them (Claude Code is started through its own launcher, cli-wrapper.cjs).
+# Installs the pinned npm packages of tests/e2e itself (npm ci, only when node_modules is missing or stale) and Debian's
+# chromium for the dashboard's browser tests when it is missing (scripts/e2e-deps.sh).
 set -euo pipefail
 
 CONFIG="${1:-Release}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-E2E_DIR="$ROOT/tests/e2e"
-DLL="$ROOT/artifacts/bin/EventBus.Server/$(tr '[:upper:]' '[:lower:]' <<<"$CONFIG")/EventBus.Server.dll"
+CONFIG_DIR="$(tr '[:upper:]' '[:lower:]' <<<"$CONFIG")"
+DLL="$ROOT/artifacts/bin/EventBus.Server/$CONFIG_DIR/EventBus.Server.dll"
+CLI_DLL="$ROOT/artifacts/bin/EventBus.Cli/$CONFIG_DIR/eventbus.dll"
+SCREENSHOTS="$ROOT/artifacts/e2e/screenshots"
 HEALTH_TIMEOUT_S=30
 START=$SECONDS
 
 say() { printf 'e2e: %s\n' "$*"; }
 die() { printf 'e2e: FAILED: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/e2e-deps.sh
+source "$ROOT/scripts/e2e-deps.sh"
 
 command -v node >/dev/null || die "node is not on PATH (Node.js >= 20 with npm is needed)"
 command -v npm >/dev/null || die "npm is not on PATH"
 [[ -f "$DLL" ]] || die "$DLL not found; build first: dotnet build EventBus.sln -c $CONFIG (make e2e does)"
+[[ -f "$CLI_DLL" ]] || die "$CLI_DLL not found; build first: dotnet build EventBus.sln -c $CONFIG (make e2e does)"
 
-# --- npm packages: reinstall only when the lock file changed since the last successful install -------------------
-STAMP="$E2E_DIR/node_modules/.e2e-lock-stamp"
-lock_sum="$(sha256sum "$E2E_DIR/package-lock.json" | cut -d' ' -f1)"
-if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$lock_sum" ]]; then
-    say "installing npm packages (npm ci in tests/e2e)"
-    npm_log="$(mktemp)"
-    if ! (cd "$E2E_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >"$npm_log" 2>&1); then
-        cat "$npm_log" >&2
-        rm -f "$npm_log"
-        die "npm ci failed"
-    fi
-    rm -f "$npm_log"
-    echo "$lock_sum" >"$STAMP"
-fi
+# --- npm packages (npm ci when the lock file changed) and Debian's chromium, each installed when missing ---------
+ensure_npm_packages
+ensure_chromium
 
 # --- the server: a free loopback port, a temp database, always stopped ------------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/eventbus-e2e.XXXXXX")"
@@ -80,7 +75,9 @@ say "server $(grep -o 'EventBus [^ ]* listening on [^ ]*' "$WORK/server.log" || 
 # Files run one at a time: several tests assert on exactly which events a session reads, so no other file may
 # publish meanwhile. Spec output for people, TAP to a file for the summary counts.
 set +e
-(cd "$E2E_DIR" && EVENTBUS_URL="$BASE/mcp" node --test --test-concurrency=1 \
+rm -rf "$SCREENSHOTS"
+(cd "$E2E_DIR" && EVENTBUS_URL="$BASE/mcp" EVENTBUS_SERVER_DLL="$DLL" EVENTBUS_CLI_DLL="$CLI_DLL" EVENTBUS_CHROMIUM="$CHROMIUM" \
+    EVENTBUS_SCREENSHOTS="$SCREENSHOTS" node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$WORK/results.tap" \
     test/*.test.mjs)
@@ -93,6 +90,7 @@ passed="${passed:-0}"; failed="${failed:-0}"; skipped="${skipped:-0}"
 if ((status != 0)) && ((failed == 0)); then failed=1; fi # the runner itself failed (e.g. a file did not load)
 
 if ((status != 0)); then server_log; fi
+if compgen -G "$SCREENSHOTS/*.png" >/dev/null; then say "dashboard screenshots: $SCREENSHOTS"; fi
 say "took $((SECONDS - START))s against EventBus.Server ($CONFIG) on 127.0.0.1:$PORT"
 echo "e2e: $passed passed, $failed failed, $skipped skipped"
 exit $((status != 0))

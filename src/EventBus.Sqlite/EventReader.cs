@@ -35,6 +35,12 @@ internal static class EventReader
             command.Parameters.AddWithValue("$channel", channel);
         }
 
+        if (query.From is { } from)
+        {
+            sql.Append(" AND session_id = $from");
+            command.Parameters.AddWithValue("$from", from);
+        }
+
         if (query.VisibleToToken is { } token)
         {
             sql.Append(

@@ -26,6 +26,7 @@ public static class SqliteStoreServices
         services.AddSingleton<IWebhookStore>(sp => new SqliteWebhookStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<ITokenStore>(sp => new SqliteTokenStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IPositionStore>(sp => new SqlitePositionStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton<IBusOverview>(sp => new SqliteBusOverview(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton(sp =>
         {
             var path = Path.GetFullPath(sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value.Path);

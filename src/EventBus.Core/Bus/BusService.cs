@@ -300,7 +300,13 @@ public sealed class BusService(
             throw new BusValidationException($"wait_seconds must be between 0 and {BusOptions.MaxWaitSeconds} (got {wait}).");
         }
 
-        var narrowed = request.Channel is not null || request.EventTypes is { Count: > 0 } || request.CorrelationId is not null;
+        if (request.From is not null)
+        {
+            Validate.Name(request.From, "from");
+        }
+
+        var narrowed = request.Channel is not null || request.EventTypes is { Count: > 0 } || request.CorrelationId is not null ||
+                       request.From is not null;
 
         Session? session = null;
         if (request.SessionId is not null)
@@ -332,6 +338,7 @@ public sealed class BusService(
             request.EventTypes is { Count: > 0 } ? request.EventTypes : null, request.CorrelationId, minLevel)
         {
             VisibleToToken = request.VisibleToToken,
+            From = request.From,
         };
         var page = await store.ReadEventsAsync(query, cancellationToken);
         if (page.Events.Count == 0 && wait > 0 && signal is not null)
@@ -695,4 +702,7 @@ public sealed record GetEventsRequest(
 {
     /// <summary>See <see cref="EventQuery.VisibleToToken"/>: the caller's token when direct messages must be filtered.</summary>
     public string? VisibleToToken { get; init; }
+
+    /// <summary>See <see cref="EventQuery.From"/>: only events published as this session.</summary>
+    public string? From { get; init; }
 }

@@ -176,6 +176,9 @@ public sealed record EventQuery(
     /// this token owns the recipient session or the sending one. Broadcast channels are unaffected.
     /// </summary>
     public string? VisibleToToken { get; init; }
+
+    /// <summary>When set: only events published as this session.</summary>
+    public string? From { get; init; }
 }
 
 /// <summary>

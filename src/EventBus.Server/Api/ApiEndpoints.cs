@@ -21,7 +21,8 @@ internal static class ApiEndpoints
     /// error under <c>/api</c> has the same shape.
     /// </summary>
     public static IServiceCollection AddApi(this IServiceCollection services) =>
-        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        services.AddSingleton(sp => new ServerStart(sp.GetRequiredService<TimeProvider>().GetUtcNow()))
+            .AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
         {
             if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType)
             {
@@ -32,6 +33,8 @@ internal static class ApiEndpoints
 
     public static RouteGroupBuilder MapApi(this WebApplication app)
     {
+        // Uptime counts from here (start-up), not from the first request that asks.
+        _ = app.Services.GetRequiredService<ServerStart>();
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/api"), api => api.UseStatusCodePages());
         return app.MapApiEndpoints();
     }
@@ -78,7 +81,8 @@ internal static class ApiEndpoints
             .WithSummary("Read a page of events")
             .WithDescription(
                 "With a cursor: the oldest events after it (up to limit), sorted by order. Without: the newest (order=desc, " +
-                "the default) or the oldest (order=asc). Keep reading from next_cursor while has_more is true.")
+                "the default) or the oldest (order=asc). Keep reading from next_cursor while has_more is true. channel (exact), " +
+                "correlation_id (a thread) and from (the publishing session_id) narrow the read.")
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
         group.MapGet("/stream", EventStreamEndpoint.StreamAsync)
@@ -92,6 +96,10 @@ internal static class ApiEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
+        group.MapSessions();
+        group.MapChannels();
+        group.MapWebhooks();
+        group.MapInfo();
         return group;
     }
 
@@ -189,11 +197,14 @@ internal static class ApiEndpoints
         [FromQuery] string? channel,
         [FromQuery] string? limit,
         [FromQuery] string? order,
+        [FromQuery(Name = "correlation_id")] string? correlationId,
+        [FromQuery] string? from,
         CancellationToken cancellationToken)
     {
-        var request = new GetEventsRequest(cursor, ApiRequestReader.ParseLimit(limit), Order: order, Channel: channel)
+        var request = new GetEventsRequest(cursor, ApiRequestReader.ParseLimit(limit), Order: order, Channel: channel, CorrelationId: correlationId)
         {
             VisibleToToken = Security.Caller.Of(context).DirectMessageFilter,
+            From = from,
         };
         // Without a session the read cannot be refused (no session to be missing or deleted).
         return TypedResults.Ok((await bus.GetEventsAsync(request, cancellationToken)).Expect());

@@ -2,6 +2,7 @@ using EventBus.Core.Bus;
 using EventBus.Core.Events;
 using EventBus.Core.Store;
 using EventBus.Server.Api;
+using EventBus.Server.Dashboard;
 using EventBus.Server.Health;
 using EventBus.Server.Ingest;
 using EventBus.Server.Mcp;
@@ -34,6 +35,7 @@ public static class EventBusServices
             json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
         services.AddApi();
+        services.AddDashboard();
         services.AddOpenApi();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<CommitSignal>();
@@ -69,7 +71,7 @@ public static class EventBusServices
         return services;
     }
 
-    /// <summary>Maps <c>/health</c>, <c>/mcp</c>, <c>/api/v1</c> and <c>/openapi/v1.json</c> behind the Host/Origin guard.</summary>
+    /// <summary>Maps <c>/health</c>, <c>/mcp</c>, <c>/api/v1</c>, <c>/openapi/v1.json</c> and the dashboard at <c>/</c> behind the Host/Origin guard.</summary>
     public static WebApplication MapEventBus(this WebApplication app)
     {
         app.UseMiddleware<Api.StoreFaultHandler>();
@@ -85,6 +87,7 @@ public static class EventBusServices
         app.MapIngest();
         Metrics.MetricsServices.MapBusMetrics(app);
         app.MapOpenApi();
+        app.MapDashboard();
         return app;
     }
 }

@@ -22,7 +22,7 @@ internal sealed class HostGuard(RequestDelegate next, IOptions<ServerOptions> op
         }
 
         var origin = context.Request.Headers.Origin.ToString();
-        if (origin.Length > 0 && !IsAllowedOrigin(origin))
+        if (origin.Length > 0 && !IsAllowedOrigin(origin) && !IsSameOrigin(origin, context.Request))
         {
             await Refuse(context, $"Forbidden: Origin \"{origin}\" is not allowed (EventBus:AllowedOrigins).");
             return;
@@ -35,6 +35,14 @@ internal sealed class HostGuard(RequestDelegate next, IOptions<ServerOptions> op
     // or the MCP Inspector) is allowed only in the exact form browsers send.
     private bool IsAllowedOrigin(string origin) =>
         WebOrigin.TryParse(origin, out var parsed) && (parsed.IsLoopback || _origins.Contains(parsed.ToString()));
+
+    // The dashboard served by this bus calls its own API: its origin is the request's scheme and (already checked) Host.
+    private static bool IsSameOrigin(string origin, HttpRequest request) =>
+        WebOrigin.TryParse(origin, out var parsed) && WebOrigin.TryParse($"{request.Scheme}://{request.Host}", out var own) &&
+        parsed.Scheme == own.Scheme && parsed.Host == own.Host &&
+        (parsed.Port ?? DefaultPort(parsed.Scheme)) == (own.Port ?? DefaultPort(own.Scheme));
+
+    private static int DefaultPort(string scheme) => scheme == "https" ? 443 : 80;
 
     private static Task Refuse(HttpContext context, string message)
     {

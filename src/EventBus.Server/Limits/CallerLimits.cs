@@ -22,6 +22,7 @@ internal sealed class CallerLimits : IDisposable
     private readonly PartitionedRateLimiter<string>? _register;
     private readonly CallerCounter _sessions = new();
     private readonly CallerCounter _streams = new();
+    private int _openStreams;
 
     public CallerLimits(IOptions<ServerOptions> options, TimeProvider time)
     {
@@ -67,17 +68,25 @@ internal sealed class CallerLimits : IDisposable
                 "or wait for idle ones to expire (EventBus:Mcp:SessionIdleTimeout), then initialize again.", null);
 
     /// <summary>Holds one of the caller's stream places until <paramref name="slot"/> is disposed; a refusal when none is left.</summary>
-    public LimitRefusal? TryOpenStream(HttpContext context, out IDisposable slot) =>
-        TryHold(_streams, _options.MaxStreamsPerCaller, context, out slot)
-            ? null
-            : new LimitRefusal("streams", $"Too many open streams: a caller may hold {_options.MaxStreamsPerCaller} open at once " +
+    public LimitRefusal? TryOpenStream(HttpContext context, out IDisposable slot)
+    {
+        if (TryHold(_streams, _options.MaxStreamsPerCaller, context, out var held))
+        {
+            Interlocked.Increment(ref _openStreams);
+            slot = new OpenStream(this, held);
+            return null;
+        }
+
+        slot = held;
+        return new LimitRefusal("streams", $"Too many open streams: a caller may hold {_options.MaxStreamsPerCaller} open at once " +
                 "(MCP GET streams and /api/v1/stream together; EventBus:Limits:MaxStreamsPerCaller). Close one before opening another.", null);
+    }
+
+    /// <summary>Streams open now, every caller's together (exempt callers too).</summary>
+    public int OpenStreams => Volatile.Read(ref _openStreams);
 
     /// <summary>Open sessions and streams counted for a caller key (for tests and diagnostics).</summary>
     public (int Sessions, int Streams) Held(string callerKey) => (_sessions.Count(callerKey), _streams.Count(callerKey));
-
-    /// <summary>Open streams (MCP GET streams and /api/v1/stream) of every caller together.</summary>
-    public int OpenStreams => _streams.Total;
 
     public void Dispose()
     {
@@ -120,6 +129,21 @@ internal sealed class CallerLimits : IDisposable
         return PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.Get(key, create), StringComparer.Ordinal);
     }
 
+    /// <summary>A held stream place that also counts in <see cref="OpenStreams"/> until disposed.</summary>
+    private sealed class OpenStream(CallerLimits limits, IDisposable held) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                Interlocked.Decrement(ref limits._openStreams);
+                held.Dispose();
+            }
+        }
+    }
+
     private static int Seconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
 }
 
@@ -129,11 +153,6 @@ internal sealed class CallerCounter
     public static readonly IDisposable NoSlot = new Slot(null, "");
 
     private readonly Dictionary<string, int> _held = new(StringComparer.Ordinal);
-    private int _total;
-
-    /// <summary>Everything held, by every caller.</summary>
-    public int Total => Volatile.Read(ref _total);
-
     public int Count(string key)
     {
         lock (_held)
@@ -154,7 +173,6 @@ internal sealed class CallerCounter
             }
 
             _held[key] = held + 1;
-            _total++;
         }
 
         slot = new Slot(this, key);
@@ -167,7 +185,6 @@ internal sealed class CallerCounter
         {
             if (_held.TryGetValue(key, out var held))
             {
-                _total--;
                 if (held <= 1)
                 {
                     _held.Remove(key);

@@ -1,0 +1,171 @@
+// Helpers for the dashboard's browser tests: servers of their own (a restart, a token store), Debian's chromium driven
+// by playwright-core, MCP clients, and screenshots under the test output.
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { z } from 'zod';
+import { E2E_DIR, TIMEOUT_MS, toolPayload } from './bus.mjs';
+
+/** Where screenshots go (scripts/e2e.sh sets it under artifacts/; a reviewer opens them there). */
+export const SCREENSHOT_DIR = process.env.EVENTBUS_SCREENSHOTS ?? join(E2E_DIR, 'output', 'screenshots');
+const SERVER_DLL = process.env.EVENTBUS_SERVER_DLL;
+const CLI_DLL = process.env.EVENTBUS_CLI_DLL;
+const CHROMIUM = process.env.EVENTBUS_CHROMIUM ?? '/usr/bin/chromium';
+
+export function requirements() {
+  const missing = [];
+  if (!SERVER_DLL || !existsSync(SERVER_DLL)) missing.push(`EVENTBUS_SERVER_DLL (${SERVER_DLL})`);
+  if (!CLI_DLL || !existsSync(CLI_DLL)) missing.push(`EVENTBUS_CLI_DLL (${CLI_DLL})`);
+  if (!existsSync(CHROMIUM)) missing.push(`chromium at ${CHROMIUM}`);
+  assert.deepEqual(missing, [], 'run through scripts/e2e.sh, which builds paths and installs chromium');
+}
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A server of this test's own: a temp database, a fixed free port (kept across restarts), stopped by stop(). */
+export async function startBus({ env = {} } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'eventbus-dashboard-'));
+  const db = join(dir, 'bus.db');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let child = null;
+  let log = '';
+
+  // Started when the server says where it listens (its start-up log line): waits on that, not on a timer.
+  async function start() {
+    child = spawn('dotnet', [SERVER_DLL, '--port', String(port), '--db', db], {
+      env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const started = log.length;
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no start-up line from the server at ${url}:\n${log}`)), 2 * TIMEOUT_MS);
+      const onData = (c) => {
+        log += c;
+        if (log.slice(started).includes('listening on')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.setEncoding('utf8').on('data', onData);
+      child.stderr.setEncoding('utf8').on('data', (c) => (log += c));
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the server exited (${code}) during start-up:\n${log}`));
+      });
+    });
+  }
+
+  async function stop() {
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  await start();
+  return {
+    url, db, port, log: () => log,
+    stop,
+    restart: async () => { await stop(); await start(); },
+    dispose: async () => { await stop(); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+/** Creates a token in the bus's database with the eventbus CLI; returns its secret. */
+export async function createToken(db, name, scope) {
+  const { stdout } = await promisify(execFile)('dotnet', [CLI_DLL, 'token', 'create', '--name', name, '--scope', scope, '--db', db]);
+  const secret = stdout.split('\n')[0].trim();
+  assert.match(secret, /^ebt_/);
+  return secret;
+}
+
+const ChannelNotification = z.object({
+  method: z.literal('notifications/claude/channel'),
+  params: z.object({ content: z.string(), meta: z.record(z.string(), z.string()) }),
+});
+
+/** An MCP client (the official TypeScript SDK) whose channel pushes land in an inbox that can be awaited. */
+export async function mcpClient(url, name, token) {
+  const client = new Client({ name, version: '0.0.0' });
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers } });
+  const inbox = [];
+  const waiters = [];
+  client.setNotificationHandler(ChannelNotification, (n) => {
+    inbox.push(n.params);
+    waiters.splice(0).forEach((wake) => wake());
+  });
+  await client.connect(transport, { timeout: TIMEOUT_MS });
+  const call = async (tool, args = {}) => {
+    const result = await client.callTool({ name: tool, arguments: args }, undefined, { timeout: TIMEOUT_MS });
+    assert.notEqual(result.isError, true, `${tool} failed: ${result.content?.[0]?.text}`);
+    return toolPayload(result);
+  };
+  const next = async () => {
+    const deadline = Date.now() + TIMEOUT_MS;
+    while (inbox.length === 0) {
+      const left = deadline - Date.now();
+      assert.ok(left > 0, `${name}: no channel notification within ${TIMEOUT_MS} ms`);
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, left);
+        waiters.push(() => { clearTimeout(timer); resolve(); });
+      });
+    }
+    return inbox.shift();
+  };
+  const close = async () => {
+    await transport.terminateSession().catch(() => {});
+    await client.close();
+  };
+  return { client, call, next, inbox, close };
+}
+
+/** Headless Debian chromium through playwright-core (its own browser download is not used). */
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+}
+
+/** A page that fails the test on any script error and records the requests it made. */
+export async function openPage(browser, { viewport = { width: 1280, height: 800 }, colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT_MS);
+  const errors = [];
+  const responses = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('response', (r) => responses.push({ url: r.url(), status: r.status() }));
+  return { page, context, errors, responses };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage: false });
+  return path;
+}
+
+/** Publishes through REST (anonymous, or with a token). */
+export async function publishRest(url, event, token) {
+  const res = await fetch(`${url}/api/v1/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(event),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 201, text);
+  return JSON.parse(text);
+}

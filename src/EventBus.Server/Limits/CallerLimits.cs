@@ -32,14 +32,21 @@ internal sealed class CallerLimits : IDisposable
     }
 
     /// <summary>Takes <paramref name="events"/> publish permits; null when allowed.</summary>
-    public LimitRefusal? TryPublish(HttpContext context, int events = 1)
+    public LimitRefusal? TryPublish(HttpContext context, int events = 1) =>
+        TryPublish(CallerKey.Of(context), CallerKey.IsLocalWithoutToken(context), events);
+
+    /// <summary>
+    /// The same for a caller that is not an HTTP request (an MQTT client): <paramref name="callerKey"/> is
+    /// <c>token:&lt;id&gt;</c> or <c>ip:&lt;address&gt;</c>, as <see cref="CallerKey.Of"/> makes it.
+    /// </summary>
+    public LimitRefusal? TryPublish(string callerKey, bool localWithoutToken, int events = 1)
     {
-        if (_publish is null || Exempt(context))
+        if (_publish is null || (_options.ExemptLoopback && localWithoutToken))
         {
             return null;
         }
 
-        return Acquire(_publish, CallerKey.Of(context), events) is not { } wait
+        return Acquire(_publish, callerKey, events) is not { } wait
             ? null
             : new LimitRefusal("publish", $"Rate limit: a caller may publish {_options.PublishPerSecond} events per second, in bursts of up to " +
                 $"{_options.PublishBurst} (a batch counts each event; EventBus:Limits:PublishPerSecond, PublishBurst). Retry after {Seconds(wait)} s.", wait);

@@ -17,13 +17,14 @@ namespace EventBus.Server.Mqtt.Endpoint;
 /// are ever mapped, so direct messages (<c>session:…</c>) never reach MQTT.
 /// </summary>
 internal sealed partial class MqttEndpointHandlers(
-    TokenAuthenticator authenticator, BusService bus, MqttEndpointState state, ILogger<MqttEndpointHandlers> logger)
+    TokenAuthenticator authenticator, BusService bus, MqttEndpointState state, Limits.CallerLimits limits, ILogger<MqttEndpointHandlers> logger)
 {
     /// <summary>Marks messages the relay injects, so the publish hook lets them through untouched.</summary>
     public static readonly System.Collections.IDictionary Injected = new System.Collections.Hashtable { ["eventbus.injected"] = true };
 
     private const string CallerKey = "eventbus.caller";
     private const string VersionKey = "eventbus.protocol";
+    private const string LimitKey = "eventbus.limit_key";
 
     public const string MessageType = "mqtt_message";
     public const string RetainedType = "mqtt_retained";
@@ -84,6 +85,12 @@ internal sealed partial class MqttEndpointHandlers(
 
         e.SessionItems[CallerKey] = caller;
         e.SessionItems[VersionKey] = e.ProtocolVersion;
+        // Per-caller publish limits apply as over HTTP: by token, else by address (this machine's own clients exempt).
+        var address = (e.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+        address = address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
+        e.SessionItems[LimitKey] = caller.TokenId is { } tokenId
+            ? ("token:" + tokenId, false)
+            : ("ip:" + address, address is not null && System.Net.IPAddress.IsLoopback(address));
     }
 
     private void Refuse(ValidatingConnectionEventArgs e, MqttConnectReasonCode code, string reason)
@@ -107,6 +114,12 @@ internal sealed partial class MqttEndpointHandlers(
         if (!caller.Has(TokenScope.Publish))
         {
             Refuse(e, MqttPubAckReasonCode.NotAuthorized, $"publishing needs a token with the publish scope; {caller.Describe()} may only read");
+            return;
+        }
+
+        if (e.SessionItems[LimitKey] is (string limitKey, bool local) && limits.TryPublish(limitKey, local) is { } limited)
+        {
+            Refuse(e, MqttPubAckReasonCode.QuotaExceeded, limited.Message);
             return;
         }
 

@@ -54,6 +54,6 @@ internal sealed partial class DesktopNotifier(ILogger<DesktopNotifier> logger) :
         !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WAYLAND_DISPLAY")) ||
         !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DBUS_SESSION_BUS_ADDRESS"));
 
-    [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Desktop notification failed: {Reason}")]
+    [LoggerMessage(EventId = 900, Level = LogLevel.Warning, Message = "Desktop notification failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, string reason);
 }

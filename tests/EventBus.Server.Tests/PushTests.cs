@@ -289,7 +289,7 @@ public sealed class PushTests : IAsyncLifetime
     [Fact]
     public async Task TheDeliveryLoopWaitsForAReaderThatReads_AndCutsOffOneThatTakesNothingForTheStallTimeout()
     {
-        var time = new ManualTimeProvider();
+        var time = TestClock.Create();
         var stream = new SessionEventStream(16, () => { });
         var stall = TimeSpan.FromSeconds(30);
         for (var i = 1; i <= 16; i++)
@@ -327,7 +327,7 @@ public sealed class PushTests : IAsyncLifetime
     [Fact]
     public async Task AStreamVouchesOnlyForFlushedFrames_AndAcrossACutOffOnlyForThoseFollowedByResendBytesMore()
     {
-        var time = new ManualTimeProvider();
+        var time = TestClock.Create();
         var stall = TimeSpan.FromSeconds(30);
         using var stop = new CancellationTokenSource();
         var body = new GatedStream();

@@ -6,6 +6,7 @@ using EventBus.Server.Health;
 using EventBus.Server.Ingest;
 using EventBus.Server.Mcp;
 using EventBus.Server.Notifications;
+using EventBus.Server.Platform;
 using EventBus.Server.Sessions;
 using EventBus.Server.Store;
 using EventBus.Server.Tools;
@@ -56,6 +57,7 @@ public static class EventBusServices
         services.AddSingleton<Security.SessionAccess>();
         services.AddHttpContextAccessor();
         services.AddHostedService<Security.InsecureWarningService>();
+        services.AddSingleton<IHostPlatform>(HostPlatform.Current);
         services.AddSingleton<IDesktopNotifier, DesktopNotifier>();
         services.AddSingleton(sp => new BusService(
             sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<IDesktopNotifier>(),

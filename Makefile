@@ -3,7 +3,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 SERVER := src/EventBus.Server/EventBus.Server.csproj
 
-.PHONY: run test restore build unit e2e install fmt fmt-check bench clean
+.PHONY: run test restore build unit test-deps e2e install fmt fmt-check bench clean
 
 ## run: restore, build and start the server on 127.0.0.1:8080 with the default SQLite database
 run: restore
@@ -18,8 +18,17 @@ restore:
 build: restore
 	$(DOTNET) build EventBus.sln -c $(CONFIG) --no-restore
 
-unit: build
+unit: build test-deps
 	$(DOTNET) test EventBus.sln -c $(CONFIG) --no-build
+
+## test-deps: what the unit tests run besides dotnet: systemd-analyze (Debian's systemd package) verifies the unit
+## `eventbus service install` writes; installed with apt-get when missing (a clean CI machine has nothing)
+test-deps:
+	@command -v systemd-analyze >/dev/null 2>&1 || { \
+		[ "$$(id -u)" = 0 ] || { echo "systemd-analyze is missing: sudo apt-get install -y systemd" >&2; exit 1; }; \
+		echo "installing systemd (apt-get) for systemd-analyze"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null; \
+	}
 
 ## e2e: real clients (TypeScript SDK, bare fetch like the old CLI, MCP conformance suite, claude mcp list), an MQTT
 ## bridge through a real Mosquitto broker (installed from Debian's packages when missing), and two hosts (network

@@ -26,5 +26,6 @@ internal static class CommandCatalog
         Channel.ChannelCommand.Create(context),
         Hooks.HookCommands.Create(context),
         TokenCommands.Create(context),
+        Service.ServiceCommand.Create(context),
     ];
 }

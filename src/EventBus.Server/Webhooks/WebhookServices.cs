@@ -2,7 +2,6 @@ using EventBus.Core.Webhooks;
 using EventBus.Sqlite;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Options;
 
 namespace EventBus.Server.Webhooks;
@@ -19,12 +18,8 @@ internal static class WebhookServices
         services.AddOptions<KeyManagementOptions>()
             .Configure<IOptions<WebhookOptions>, IOptions<SqliteStoreOptions>, ILoggerFactory>((keys, webhooks, store, logging) =>
             {
-                var path = webhooks.Value.ResolveKeysPath(store.Value);
                 // Owner-only: these keys decrypt every webhook secret.
-                var directory = OperatingSystem.IsWindows()
-                    ? Directory.CreateDirectory(path)
-                    : Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                keys.XmlRepository = new FileSystemXmlRepository(directory, logging);
+                keys.XmlRepository = new WebhookKeyRepository(webhooks.Value.ResolveKeysPath(store.Value), logging);
             });
 
         services.AddSingleton<IWebhookStore>(sp => sp.GetRequiredService<SqliteEventStore>());

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -21,8 +22,8 @@ public enum StreamState
 }
 
 /// <summary>
-/// Follows the bus's SSE stream (<c>GET /api/v1/stream</c>) for as long as the caller wants: parses <c>id</c> /
-/// <c>event</c> / <c>data</c>, treats <c>: keepalive</c> comments as signs of life, and when the connection drops
+/// Follows the bus's SSE stream (<c>GET /api/v1/stream</c>) for as long as the caller wants: parses it with
+/// <see cref="SseParser"/>, treats any byte (an event, a <c>: keepalive</c> comment) as a sign of life, and when the connection drops
 /// or goes silent reconnects with <c>Last-Event-ID</c> set to the last event it yielded, so nothing is missed and
 /// nothing repeats. Shared by <c>eventbus watch</c> and the stdio channel.
 /// </summary>
@@ -86,7 +87,7 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
 
             if (connection is not null)
             {
-                using (connection)
+                await using (connection)
                 {
                     everConnected = true;
                     delay = InitialRetryDelay;
@@ -189,7 +190,7 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
         }
 
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        return new StreamConnection(request, response, new StreamReader(stream, Encoding.UTF8), IdleTimeout);
+        return new StreamConnection(request, response, new IdleTimeoutStream(stream, IdleTimeout, _time));
     }
 
     private static string ProblemDetail(string body)
@@ -212,102 +213,59 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
 
     private sealed class StreamBrokenException(string message) : Exception(message);
 
-    /// <summary>One open stream: reads lines until a whole SSE message is in.</summary>
-    private sealed class StreamConnection(HttpRequestMessage request, HttpResponseMessage response, StreamReader reader, TimeSpan idle) : IDisposable
+    /// <summary>One open stream, parsed by <see cref="SseParser"/> over a body that fails when it goes quiet.</summary>
+    private sealed class StreamConnection(HttpRequestMessage request, HttpResponseMessage response, Stream body) : IAsyncDisposable
     {
+        private IAsyncEnumerator<SseItem<string>>? _items;
+
         public async Task<StreamEvent?> NextAsync(CancellationToken cancellationToken)
         {
-            string? id = null;
-            string? type = null;
-            var data = new StringBuilder();
-            using var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            while (true)
+            _items ??= SseParser.Create(body, (_, data) => Encoding.UTF8.GetString(data)).EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+            SseItem<string> item;
+            try
             {
-                quiet.CancelAfter(idle);
-                string? line;
-                try
-                {
-                    line = await reader.ReadLineAsync(quiet.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw new StreamBrokenException($"no data or keep-alive for {idle.TotalSeconds:0} s");
-                }
-                catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
-                {
-                    throw new StreamBrokenException("the connection dropped: " + ex.Message);
-                }
-
-                if (line is null)
+                if (!await _items.MoveNextAsync())
                 {
                     return null;
                 }
 
-                if (line.Length == 0)
-                {
-                    if (data.Length == 0)
-                    {
-                        id = null;
-                        type = null;
-                        continue;
-                    }
-
-                    if (!long.TryParse(id, out var eventId))
-                    {
-                        throw new StreamBrokenException($"an event without a numeric id: {id}");
-                    }
-
-                    JsonElement value;
-                    try
-                    {
-                        value = JsonDocument.Parse(data.ToString()).RootElement.Clone();
-                    }
-                    catch (JsonException ex)
-                    {
-                        throw new StreamBrokenException($"event {eventId} is not JSON: {ex.Message}");
-                    }
-
-                    return new StreamEvent(eventId, type ?? "message", value);
-                }
-
-                if (line[0] == ':')
-                {
-                    continue; // A keep-alive comment: the connection is alive.
-                }
-
-                var colon = line.IndexOf(':');
-                var field = colon < 0 ? line : line[..colon];
-                var content = colon < 0 ? "" : line[(colon + 1)..];
-                if (content.StartsWith(' '))
-                {
-                    content = content[1..];
-                }
-
-                switch (field)
-                {
-                    case "id":
-                        id = content;
-                        break;
-                    case "event":
-                        type = content;
-                        break;
-                    case "data":
-                        if (data.Length > 0)
-                        {
-                            data.Append('\n');
-                        }
-
-                        data.Append(content);
-                        break;
-                    default:
-                        break; // retry: and unknown fields are ignored, as the SSE spec says.
-                }
+                item = _items.Current;
             }
+            catch (StreamIdleException ex)
+            {
+                throw new StreamBrokenException(ex.Message);
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
+            {
+                throw new StreamBrokenException("the connection dropped: " + ex.Message);
+            }
+
+            if (!long.TryParse(item.EventId, out var eventId))
+            {
+                throw new StreamBrokenException($"an event without a numeric id: {item.EventId}");
+            }
+
+            JsonElement value;
+            try
+            {
+                value = JsonDocument.Parse(item.Data).RootElement.Clone();
+            }
+            catch (JsonException ex)
+            {
+                throw new StreamBrokenException($"event {eventId} is not JSON: {ex.Message}");
+            }
+
+            return new StreamEvent(eventId, item.EventType, value);
         }
 
-        public void Dispose()
+        public async ValueTask DisposeAsync()
         {
-            reader.Dispose();
+            if (_items is not null)
+            {
+                await _items.DisposeAsync();
+            }
+
+            await body.DisposeAsync();
             response.Dispose();
             request.Dispose();
         }

@@ -3,6 +3,7 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 
 namespace EventBus.Cli.Client;
 
@@ -35,9 +36,9 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The first wait before reconnecting; doubles per failed try up to <see cref="MaxRetryDelay"/>.</summary>
-    public TimeSpan InitialRetryDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan InitialRetryDelay { get; init; } = BusRetry.DefaultInitialDelay;
 
-    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan MaxRetryDelay { get; init; } = BusRetry.DefaultMaxDelay;
 
     /// <summary>
     /// When true (the default), failing to reach the bus on the very first connection throws
@@ -67,64 +68,78 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
                 : throw new CliUsageException($"the cursor must be the decimal string of an event id, like \"42\" (got \"{cursor}\").");
         }
 
-        var delay = InitialRetryDelay;
-        var everConnected = false;
-        while (!cancellationToken.IsCancellationRequested)
+        // The connection is read by a pump behind a small bounded channel, so that the reconnect loop can be one
+        // retry pipeline (an async iterator cannot yield from inside it).
+        var events = System.Threading.Channels.Channel.CreateBounded<StreamEvent>(new BoundedChannelOptions(16)
         {
-            StreamConnection? connection = null;
-            string? failure = null;
-            try
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var pump = PumpAsync(events.Writer, channel, LastEventId, stop.Token);
+        try
+        {
+            await foreach (var next in events.Reader.ReadAllAsync(cancellationToken))
             {
-                // Without a cursor, start from the tip as it is now, so that a reconnect later resumes from a
-                // position instead of missing whatever was committed while it was away.
-                LastEventId ??= await ReadTipAsync(cancellationToken);
-                connection = await ConnectAsync(channel, cancellationToken);
+                LastEventId = next.Id;
+                yield return next;
             }
-            catch (BusUnavailableException ex) when (everConnected || !FailIfFirstConnectFails)
-            {
-                failure = ex.Message;
-            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await pump;
+        }
+    }
 
-            if (connection is not null)
+    /// <summary>
+    /// Connects and reads into <paramref name="events"/>, reconnecting through <see cref="BusRetry"/> after each drop
+    /// with <c>Last-Event-ID</c> set to the last event read; ends by completing the channel (with the failure that
+    /// retrying cannot help, if any). Never throws.
+    /// </summary>
+    private async Task PumpAsync(ChannelWriter<StreamEvent> events, string? channel, long? after, CancellationToken cancellationToken)
+    {
+        var everConnected = false;
+        var retry = new BusRetry(
+            _time,
+            ex => ex is StreamBrokenException || (ex is BusUnavailableException && (everConnected || !FailIfFirstConnectFails)),
+            (ex, delay) =>
             {
-                await using (connection)
+                OnStatus?.Invoke(new StreamStatus(StreamState.Disconnected, ex.Message, delay));
+                return ValueTask.CompletedTask;
+            },
+            InitialRetryDelay,
+            MaxRetryDelay);
+        try
+        {
+            await retry.Pipeline.ExecuteAsync(
+                async token =>
                 {
+                    // Without a cursor, start from the tip as it is now, so that a reconnect later resumes from a
+                    // position instead of missing whatever was committed while it was away.
+                    after ??= await ReadTipAsync(token);
+                    await using var connection = await ConnectAsync(channel, after, token);
                     everConnected = true;
-                    delay = InitialRetryDelay;
-                    OnStatus?.Invoke(new StreamStatus(StreamState.Connected, $"following {client.Endpoint.ApiUrl}stream" + (LastEventId is { } id ? $" after event {id}" : "")));
-                    while (true)
+                    retry.Reset();
+                    OnStatus?.Invoke(new StreamStatus(StreamState.Connected, $"following {client.Endpoint.ApiUrl}stream" + (after is { } id ? $" after event {id}" : "")));
+                    while (await connection.NextAsync(token) is { } next)
                     {
-                        StreamEvent? next;
-                        try
-                        {
-                            next = await connection.NextAsync(cancellationToken);
-                        }
-                        catch (StreamBrokenException ex)
-                        {
-                            failure = ex.Message;
-                            break;
-                        }
-
-                        if (next is null)
-                        {
-                            failure = "the bus closed the stream";
-                            break;
-                        }
-
-                        LastEventId = next.Id;
-                        yield return next;
+                        await events.WriteAsync(next, token);
+                        after = next.Id;
                     }
-                }
-            }
 
-            if (cancellationToken.IsCancellationRequested)
-            {
-                yield break;
-            }
-
-            OnStatus?.Invoke(new StreamStatus(StreamState.Disconnected, failure ?? "disconnected", delay));
-            await Task.Delay(delay, _time, cancellationToken);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+                    throw new StreamBrokenException("the bus closed the stream");
+                },
+                cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            events.TryComplete();
+        }
+        catch (Exception ex)
+        {
+            events.TryComplete(ex);
         }
     }
 
@@ -136,13 +151,13 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
             : null;
     }
 
-    private async Task<StreamConnection> ConnectAsync(string? channel, CancellationToken cancellationToken)
+    private async Task<StreamConnection> ConnectAsync(string? channel, long? after, CancellationToken cancellationToken)
     {
         var query = channel is null ? "" : "?channel=" + Uri.EscapeDataString(channel);
         var url = new Uri(client.Endpoint.ApiUrl, "stream" + query);
         var request = client.NewRequest(HttpMethod.Get, url);
         request.Headers.Accept.ParseAdd("text/event-stream");
-        if (LastEventId is { } last)
+        if (after is { } last)
         {
             request.Headers.Add("Last-Event-ID", last.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }

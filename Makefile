@@ -31,7 +31,7 @@ build: restore
 unit: build test-deps
 	$(TEST_ENV) $(DOTNET) test EventBus.sln -c $(CONFIG) --no-build
 
-## test-deps: what the tests need from the machine (Mosquitto and its clients, promtool), installed when missing
+## test-deps: what the tests need from the machine (Mosquitto and its clients, promtool, systemd-analyze), installed when missing
 test-deps:
 	bash scripts/test-deps.sh
 

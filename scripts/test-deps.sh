@@ -3,7 +3,8 @@
 # on a clean machine (the tests never skip for a missing dependency):
 #   - a real Mosquitto broker and its clients (the MQTT bridge, endpoint and pipe tests start their own on a free
 #     loopback port);
-#   - promtool (the prometheus package) to check deploy/prometheus's alert rules.
+#   - promtool (the prometheus package) to check deploy/prometheus's alert rules;
+#   - systemd-analyze (the systemd package) to verify the unit `eventbus service install` writes.
 # As root it uses apt-get, without starting the packages' daemons; elsewhere it says what to install and fails.
 #
 # Usage: scripts/test-deps.sh   (make test-deps; make unit and scripts/mqtt-e2e.sh call it)
@@ -13,7 +14,8 @@ say() { printf 'test-deps: %s\n' "$*"; }
 die() { printf 'test-deps: FAILED: %s\n' "$*" >&2; exit 1; }
 
 # command -> Debian package
-declare -A NEEDED=([mosquitto]=mosquitto [mosquitto_pub]=mosquitto-clients [mosquitto_sub]=mosquitto-clients [promtool]=prometheus)
+declare -A NEEDED=([mosquitto]=mosquitto [mosquitto_pub]=mosquitto-clients [mosquitto_sub]=mosquitto-clients [promtool]=prometheus
+    [systemd-analyze]=systemd)
 
 have() { command -v "$1" >/dev/null || [[ -x "/usr/sbin/$1" ]]; }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using EventBus.Server.Platform;
 
 namespace EventBus.Cli;
 
@@ -27,6 +28,9 @@ public sealed class CliContext
     public string HomeDirectory { get; init; } = System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile);
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>The machine: its OS, user and programs (service install, notifications).</summary>
+    public IHostPlatform Platform { get; init; } = HostPlatform.Current;
 
     /// <summary>The real process: its console, environment and folder.</summary>
     public static CliContext FromProcess() => new()

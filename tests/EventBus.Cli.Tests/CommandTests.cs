@@ -269,7 +269,7 @@ public sealed class CommandTests(BusFixture fixture) : IClassFixture<BusFixture>
     {
         var result = await Cli().RunAsync("--help");
         result.ExitCode.Should().Be(0);
-        foreach (var command in new[] { "serve", "register", "unregister", "sessions", "channels", "publish", "events", "ack", "watch", "subscribe", "unsubscribe", "notify", "webhook", "setup", "doctor" })
+        foreach (var command in new[] { "serve", "register", "unregister", "sessions", "channels", "publish", "events", "ack", "watch", "subscribe", "unsubscribe", "notify", "webhook", "setup", "doctor", "service" })
         {
             result.Out.Should().Contain($"  {command} ");
         }

@@ -303,9 +303,9 @@ public sealed class AuthTests : IAsyncLifetime
     [Fact]
     public async Task InsecureNoAuth_OnANetworkBind_WarnsAtStartAndEveryMinute_AndStopsOnceATokenExists()
     {
-        var logs = new CapturingLoggerProvider();
+        var logs = new CapturingSink();
         await using var host = await BusHost.StartAsync(
-            true, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs), "--host", "0.0.0.0", "--insecure-no-auth");
+            true, services => services.AddSingleton<Serilog.Core.ILogEventSink>(logs), "--host", "0.0.0.0", "--insecure-no-auth");
         int Warnings() => logs.Messages.Count(m => m.StartsWith("INSECURE: listening on 0.0.0.0:", StringComparison.Ordinal));
         await Waiting.UntilAsync(() => Task.FromResult(Warnings() == 1));
 
@@ -323,26 +323,18 @@ public sealed class AuthTests : IAsyncLifetime
         Warnings().Should().Be(2, "with a token the bus is no longer open, so there is nothing to warn about");
     }
 
-    /// <summary>Collects formatted log messages.</summary>
-    private sealed class CapturingLoggerProvider : Microsoft.Extensions.Logging.ILoggerProvider
+    /// <summary>Collects log messages as the console shows them (a Serilog sink: the server logs through Serilog).</summary>
+    private sealed class CapturingSink : Serilog.Core.ILogEventSink
     {
+        private static readonly Serilog.Formatting.Display.MessageTemplateTextFormatter Text = new("{Message:lj}");
+
         public System.Collections.Concurrent.ConcurrentQueue<string> Messages { get; } = new();
 
-        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(Messages);
-
-        public void Dispose()
+        public void Emit(Serilog.Events.LogEvent logEvent)
         {
-        }
-
-        private sealed class Logger(System.Collections.Concurrent.ConcurrentQueue<string> messages) : Microsoft.Extensions.Logging.ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-            public void Log<TState>(
-                Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
-                Func<TState, Exception?, string> formatter) => messages.Enqueue(formatter(state, exception));
+            using var text = new StringWriter();
+            Text.Format(logEvent, text);
+            Messages.Enqueue(text.ToString());
         }
     }
 

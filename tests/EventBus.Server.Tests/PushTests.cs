@@ -269,7 +269,7 @@ public sealed class PushTests : IAsyncLifetime
         using var stop = new CancellationTokenSource();
         var pump = stream.PumpAsync(body, TimeProvider.System, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1), stop.Token);
         stream.TryEnqueue(new byte[] { 1 }, 1).Should().BeTrue();
-        await Waiting.UntilAsync(() => Task.FromResult(body.Waiting));
+        await Waiting.ForAsync(body.Blocked);
 
         // The pump is stuck in a write; 16 more fit in the queue, the next one cuts the stream off.
         for (var i = 0; i < 16; i++)
@@ -289,7 +289,7 @@ public sealed class PushTests : IAsyncLifetime
     [Fact]
     public async Task TheDeliveryLoopWaitsForAReaderThatReads_AndCutsOffOneThatTakesNothingForTheStallTimeout()
     {
-        var time = new ManualTimeProvider();
+        var time = TestClock.Create();
         var stream = new SessionEventStream(16, () => { });
         var stall = TimeSpan.FromSeconds(30);
         for (var i = 1; i <= 16; i++)
@@ -327,7 +327,7 @@ public sealed class PushTests : IAsyncLifetime
     [Fact]
     public async Task AStreamVouchesOnlyForFlushedFrames_AndAcrossACutOffOnlyForThoseFollowedByResendBytesMore()
     {
-        var time = new ManualTimeProvider();
+        var time = TestClock.Create();
         var stall = TimeSpan.FromSeconds(30);
         using var stop = new CancellationTokenSource();
         var body = new GatedStream();
@@ -345,7 +345,7 @@ public sealed class PushTests : IAsyncLifetime
         // The reader stops: a queued frame is not delivered, and a write it takes nothing of cuts the stream off.
         body.StopTaking();
         (await stream.EnqueueAsync(new byte[40], 6, stall, time, CancellationToken.None)).Should().BeTrue();
-        await Waiting.UntilAsync(() => Task.FromResult(body.Waiting));
+        await Waiting.ForAsync(body.Blocked);
         time.Advance(stall);
         await FluentActions.Awaiting(() => pump).Should().ThrowAsync<OperationCanceledException>();
         stream.WasCutOff.Should().BeTrue();
@@ -372,11 +372,11 @@ public sealed class PushTests : IAsyncLifetime
     /// </summary>
     private sealed class GatedStream(bool taking = true) : Stream
     {
+        private readonly TaskCompletionSource _blocked = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private volatile bool _closed = !taking;
-        private volatile bool _waiting;
 
-        /// <summary>True once a write is waiting on the stopped reader.</summary>
-        public bool Waiting => _waiting;
+        /// <summary>Completes once a write is waiting on the stopped reader.</summary>
+        public Task Blocked => _blocked.Task;
 
         public override bool CanRead => false;
 
@@ -394,7 +394,7 @@ public sealed class PushTests : IAsyncLifetime
         {
             if (_closed)
             {
-                _waiting = true;
+                _blocked.TrySetResult();
                 await new TaskCompletionSource().Task.WaitAsync(cancellationToken);
             }
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EventBus.Core.Events;
 using EventBus.Core.Store;
 using EventBus.Server.Sessions;
 using EventBus.Server.Tests.Support;
@@ -32,8 +33,8 @@ public sealed class SessionExpiryTests : IAsyncLifetime
 
         _host.Time!.Advance(TimeSpan.FromHours(24) + TimeSpan.FromMinutes(2));
 
-        // The expiry service's own timer fired during Advance; wait on the store itself for the outcome.
-        await Waiting.UntilAsync(async () => (await store.GetSessionAsync(id, CancellationToken.None))!.DeletedAt is not null);
+        // The expiry service's own timer fired during Advance; the deletion commits with its farewell event.
+        await Waiting.UntilCommittedAsync(_host.Service<CommitSignal>(), async () => (await store.GetSessionAsync(id, CancellationToken.None))!.DeletedAt is not null);
         (await _client.CallAsync("list_sessions")).GetArrayLength().Should().Be(0);
         await using var observer = await _host.ConnectAsync();
         var farewell = (await observer.CallAsync("get_events", new { limit = 1 })).GetProperty("events")[0];

@@ -59,37 +59,50 @@ internal sealed partial class ChannelPump(BusClient client, ChannelSettings sett
 
     public async Task RunAsync(McpServer server, CancellationToken cancellationToken)
     {
-        var delay = settings.InitialRetryDelay;
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
+        var retry = new BusRetry(
+            time,
+            ex => ex is SessionGoneException or BusUnavailableException or BusCallException or BusAuthException or System.Text.Json.JsonException or IOException,
+            (ex, delay) =>
             {
-                var session = await BusSession.RegisterAsync(client, settings.Name, settings.Machine, settings.Cwd, settings.ClientId, settings.CallTimeout, cancellationToken);
-                Session = session;
-                InvalidateInterest();
-                LogRegistered(logger, session.DisplayId, session.SessionId, session.Resumed ? "resumed" : "new");
-                _firstSession.TrySetResult(session);
-                OnRegistered?.Invoke(session);
-                delay = settings.InitialRetryDelay;
-                await FollowAsync(server, session, cancellationToken);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (BusUnavailableException ex)
-            {
-                LogBusDown(logger, ex.Message, delay.TotalSeconds);
-            }
-            catch (Exception ex) when (ex is BusCallException or BusAuthException or System.Text.Json.JsonException or IOException)
-            {
-                LogFailed(logger, ex.Message, delay.TotalSeconds);
-            }
+                if (ex is BusUnavailableException)
+                {
+                    LogBusDown(logger, ex.Message, delay.TotalSeconds);
+                }
+                else if (ex is not SessionGoneException)
+                {
+                    LogFailed(logger, ex.Message, delay.TotalSeconds);
+                }
 
-            await Task.Delay(delay, time, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, settings.MaxRetryDelay.Ticks));
+                return ValueTask.CompletedTask;
+            },
+            settings.InitialRetryDelay,
+            settings.MaxRetryDelay);
+        try
+        {
+            await retry.Pipeline.ExecuteAsync(
+                async token =>
+                {
+                    var session = await BusSession.RegisterAsync(client, settings.Name, settings.Machine, settings.Cwd, settings.ClientId, settings.CallTimeout, token);
+                    Session = session;
+                    InvalidateInterest();
+                    LogRegistered(logger, session.DisplayId, session.SessionId, session.Resumed ? "resumed" : "new");
+                    _firstSession.TrySetResult(session);
+                    OnRegistered?.Invoke(session);
+                    retry.Reset();
+                    await FollowAsync(server, session, token);
+                    // The heartbeat found the session gone: register again (after the first delay).
+                    throw new SessionGoneException();
+                },
+                cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped.
         }
     }
+
+    /// <summary>The follow ended because the session is gone from the bus: registration starts over.</summary>
+    private sealed class SessionGoneException : Exception;
 
     /// <summary>Follows until cancelled, or until the heartbeat finds the session gone (then returns to register again).</summary>
     private async Task FollowAsync(McpServer server, BusSession session, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventBus.Cli.Client;
+using EventBus.Core.Bus;
 
 namespace EventBus.Cli.Claude;
 
@@ -27,11 +28,9 @@ internal sealed record BusSession(string SessionId, string DisplayId, string Nam
             throw new BusCallException($"register_session: {error}", "register_session");
         }
 
-        string Str(string key) => result.TryGetProperty(key, out var v) ? v.GetString() ?? "" : "";
-        _ = long.TryParse(Str("cursor"), out var cursor);
-        return new BusSession(
-            Str("session_id"), Str("display_id"), Str("name"), Str("machine"), Str("repo"), cursor,
-            result.TryGetProperty("resumed", out var resumed) && resumed.ValueKind == JsonValueKind.True);
+        var reply = Reply.Read<RegisterReply>(result);
+        _ = long.TryParse(reply.Cursor, out var cursor);
+        return new BusSession(reply.SessionId, reply.DisplayId, reply.Name, reply.Machine, reply.Repo, cursor, reply.Resumed);
     }
 
     /// <summary>What concerns this session now (its subscriptions read from the bus).</summary>
@@ -48,13 +47,9 @@ internal sealed record BusSession(string SessionId, string DisplayId, string Nam
         var sessions = await client.CallToolAsync("list_sessions", null, timeout, cancellationToken);
         if (sessions.ValueKind == JsonValueKind.Array)
         {
-            foreach (var s in sessions.EnumerateArray())
+            foreach (var session in Reply.Read<List<SessionReply>>(sessions))
             {
-                if (s.TryGetProperty("session_id", out var id) && s.TryGetProperty("display_id", out var display) &&
-                    id.GetString() is { } key && display.GetString() is { } value)
-                {
-                    names[key] = value;
-                }
+                names[session.SessionId] = session.DisplayId;
             }
         }
 

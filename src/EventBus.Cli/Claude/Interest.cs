@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
+using EventBus.Cli.Client;
+using EventBus.Core.Bus;
 using EventBus.Core.Channels;
 using EventBus.Core.Events;
 using EventBus.Server.Push;
@@ -23,21 +25,16 @@ internal sealed class Interest(string sessionId, string repo, string machine, IR
     /// <summary>Reads the explicit subscriptions out of a <c>list_subscriptions</c> result.</summary>
     public static IReadOnlyList<(ChannelPattern, SignalLevel)> ParseSubscriptions(JsonElement result)
     {
-        var list = new List<(ChannelPattern, SignalLevel)>();
-        if (result.ValueKind != JsonValueKind.Object || !result.TryGetProperty("subscriptions", out var items) || items.ValueKind != JsonValueKind.Array)
+        if (result.ValueKind != JsonValueKind.Object || EventJson.Error(result) is not null)
         {
-            return list;
+            return [];
         }
 
-        foreach (var item in items.EnumerateArray())
+        var list = new List<(ChannelPattern, SignalLevel)>();
+        foreach (var item in Reply.Read<SubscriptionsReply>(result).Subscriptions ?? [])
         {
-            if (item.TryGetProperty("implicit", out var implicitFlag) && implicitFlag.ValueKind == JsonValueKind.True)
-            {
-                continue; // The direct channel: always pushed anyway.
-            }
-
-            if (item.TryGetProperty("channel", out var channel) && channel.GetString() is { } pattern &&
-                item.TryGetProperty("min_level", out var level) && SignalLevels.TryParse(level.GetString(), out var min))
+            // The implicit one is the direct channel: always pushed anyway.
+            if (!item.Implicit && item.Channel is { } pattern && SignalLevels.TryParse(item.MinLevel, out var min))
             {
                 list.Add((ChannelPattern.Parse(pattern), min));
             }
@@ -61,23 +58,18 @@ internal sealed class Interest(string sessionId, string repo, string machine, IR
 /// <summary>Events as the tools and the stream send them (<c>get_events</c>' event objects), read back into Core's type.</summary>
 internal static class EventJson
 {
-    public static BusEvent ToBusEvent(JsonElement e)
-    {
-        string Str(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
-        string? Opt(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    public static BusEvent ToBusEvent(JsonElement e) => ToBusEvent(Reply.Read<EventReply>(e));
 
-        var id = e.GetProperty("id") is { ValueKind: JsonValueKind.Number } n ? n.GetInt64() : long.Parse(e.GetProperty("id").GetString()!, CultureInfo.InvariantCulture);
-        _ = DateTimeOffset.TryParse(Str("timestamp"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var timestamp);
-        SignalLevels.TryParse(Str("signal_level"), out var level);
-        IReadOnlyList<string>? tags = e.TryGetProperty("tags", out var t) && t.ValueKind == JsonValueKind.Array
-            ? t.EnumerateArray().Select(x => x.GetString() ?? "").ToList()
-            : null;
-        return new BusEvent(id, Str("event_type"), Str("payload"), Str("session_id"), timestamp, Str("channel"), Opt("correlation_id"), level, Opt("title"), tags);
+    public static BusEvent ToBusEvent(EventReply e)
+    {
+        _ = DateTimeOffset.TryParse(e.Timestamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var timestamp);
+        SignalLevels.TryParse(e.SignalLevel, out var level);
+        return new BusEvent(e.Id, e.EventType ?? "", e.Payload ?? "", e.SessionId ?? "", timestamp, e.Channel ?? "", e.CorrelationId, level, e.Title, e.Tags);
     }
 
     public static IReadOnlyList<BusEvent> Events(JsonElement getEventsResult) =>
-        getEventsResult.ValueKind == JsonValueKind.Object && getEventsResult.TryGetProperty("events", out var events) && events.ValueKind == JsonValueKind.Array
-            ? events.EnumerateArray().Select(ToBusEvent).OrderBy(e => e.Id).ToList()
+        getEventsResult.ValueKind == JsonValueKind.Object && EventJson.Error(getEventsResult) is null
+            ? [.. (Reply.Read<EventsReply>(getEventsResult).Events ?? []).Select(ToBusEvent).OrderBy(e => e.Id)]
             : [];
 
     /// <summary>The <c>error</c> of a result object, if it carries one.</summary>

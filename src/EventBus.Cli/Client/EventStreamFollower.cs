@@ -1,7 +1,9 @@
 using System.Net;
+using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 
 namespace EventBus.Cli.Client;
 
@@ -21,8 +23,8 @@ public enum StreamState
 }
 
 /// <summary>
-/// Follows the bus's SSE stream (<c>GET /api/v1/stream</c>) for as long as the caller wants: parses <c>id</c> /
-/// <c>event</c> / <c>data</c>, treats <c>: keepalive</c> comments as signs of life, and when the connection drops
+/// Follows the bus's SSE stream (<c>GET /api/v1/stream</c>) for as long as the caller wants: parses it with
+/// <see cref="SseParser"/>, treats any byte (an event, a <c>: keepalive</c> comment) as a sign of life, and when the connection drops
 /// or goes silent reconnects with <c>Last-Event-ID</c> set to the last event it yielded, so nothing is missed and
 /// nothing repeats. Shared by <c>eventbus watch</c> and the stdio channel.
 /// </summary>
@@ -34,9 +36,9 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The first wait before reconnecting; doubles per failed try up to <see cref="MaxRetryDelay"/>.</summary>
-    public TimeSpan InitialRetryDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan InitialRetryDelay { get; init; } = BusRetry.DefaultInitialDelay;
 
-    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan MaxRetryDelay { get; init; } = BusRetry.DefaultMaxDelay;
 
     /// <summary>
     /// When true (the default), failing to reach the bus on the very first connection throws
@@ -66,64 +68,78 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
                 : throw new CliUsageException($"the cursor must be the decimal string of an event id, like \"42\" (got \"{cursor}\").");
         }
 
-        var delay = InitialRetryDelay;
-        var everConnected = false;
-        while (!cancellationToken.IsCancellationRequested)
+        // The connection is read by a pump behind a small bounded channel, so that the reconnect loop can be one
+        // retry pipeline (an async iterator cannot yield from inside it).
+        var events = System.Threading.Channels.Channel.CreateBounded<StreamEvent>(new BoundedChannelOptions(16)
         {
-            StreamConnection? connection = null;
-            string? failure = null;
-            try
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var pump = PumpAsync(events.Writer, channel, LastEventId, stop.Token);
+        try
+        {
+            await foreach (var next in events.Reader.ReadAllAsync(cancellationToken))
             {
-                // Without a cursor, start from the tip as it is now, so that a reconnect later resumes from a
-                // position instead of missing whatever was committed while it was away.
-                LastEventId ??= await ReadTipAsync(cancellationToken);
-                connection = await ConnectAsync(channel, cancellationToken);
+                LastEventId = next.Id;
+                yield return next;
             }
-            catch (BusUnavailableException ex) when (everConnected || !FailIfFirstConnectFails)
-            {
-                failure = ex.Message;
-            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await pump;
+        }
+    }
 
-            if (connection is not null)
+    /// <summary>
+    /// Connects and reads into <paramref name="events"/>, reconnecting through <see cref="BusRetry"/> after each drop
+    /// with <c>Last-Event-ID</c> set to the last event read; ends by completing the channel (with the failure that
+    /// retrying cannot help, if any). Never throws.
+    /// </summary>
+    private async Task PumpAsync(ChannelWriter<StreamEvent> events, string? channel, long? after, CancellationToken cancellationToken)
+    {
+        var everConnected = false;
+        var retry = new BusRetry(
+            _time,
+            ex => ex is StreamBrokenException || (ex is BusUnavailableException && (everConnected || !FailIfFirstConnectFails)),
+            (ex, delay) =>
             {
-                using (connection)
+                OnStatus?.Invoke(new StreamStatus(StreamState.Disconnected, ex.Message, delay));
+                return ValueTask.CompletedTask;
+            },
+            InitialRetryDelay,
+            MaxRetryDelay);
+        try
+        {
+            await retry.Pipeline.ExecuteAsync(
+                async token =>
                 {
+                    // Without a cursor, start from the tip as it is now, so that a reconnect later resumes from a
+                    // position instead of missing whatever was committed while it was away.
+                    after ??= await ReadTipAsync(token);
+                    await using var connection = await ConnectAsync(channel, after, token);
                     everConnected = true;
-                    delay = InitialRetryDelay;
-                    OnStatus?.Invoke(new StreamStatus(StreamState.Connected, $"following {client.Endpoint.ApiUrl}stream" + (LastEventId is { } id ? $" after event {id}" : "")));
-                    while (true)
+                    retry.Reset();
+                    OnStatus?.Invoke(new StreamStatus(StreamState.Connected, $"following {client.Endpoint.ApiUrl}stream" + (after is { } id ? $" after event {id}" : "")));
+                    while (await connection.NextAsync(token) is { } next)
                     {
-                        StreamEvent? next;
-                        try
-                        {
-                            next = await connection.NextAsync(cancellationToken);
-                        }
-                        catch (StreamBrokenException ex)
-                        {
-                            failure = ex.Message;
-                            break;
-                        }
-
-                        if (next is null)
-                        {
-                            failure = "the bus closed the stream";
-                            break;
-                        }
-
-                        LastEventId = next.Id;
-                        yield return next;
+                        await events.WriteAsync(next, token);
+                        after = next.Id;
                     }
-                }
-            }
 
-            if (cancellationToken.IsCancellationRequested)
-            {
-                yield break;
-            }
-
-            OnStatus?.Invoke(new StreamStatus(StreamState.Disconnected, failure ?? "disconnected", delay));
-            await Task.Delay(delay, _time, cancellationToken);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+                    throw new StreamBrokenException("the bus closed the stream");
+                },
+                cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            events.TryComplete();
+        }
+        catch (Exception ex)
+        {
+            events.TryComplete(ex);
         }
     }
 
@@ -135,13 +151,13 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
             : null;
     }
 
-    private async Task<StreamConnection> ConnectAsync(string? channel, CancellationToken cancellationToken)
+    private async Task<StreamConnection> ConnectAsync(string? channel, long? after, CancellationToken cancellationToken)
     {
         var query = channel is null ? "" : "?channel=" + Uri.EscapeDataString(channel);
         var url = new Uri(client.Endpoint.ApiUrl, "stream" + query);
         var request = client.NewRequest(HttpMethod.Get, url);
         request.Headers.Accept.ParseAdd("text/event-stream");
-        if (LastEventId is { } last)
+        if (after is { } last)
         {
             request.Headers.Add("Last-Event-ID", last.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
@@ -189,7 +205,7 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
         }
 
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        return new StreamConnection(request, response, new StreamReader(stream, Encoding.UTF8), IdleTimeout);
+        return new StreamConnection(request, response, new IdleTimeoutStream(stream, IdleTimeout, _time));
     }
 
     private static string ProblemDetail(string body)
@@ -212,102 +228,59 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
 
     private sealed class StreamBrokenException(string message) : Exception(message);
 
-    /// <summary>One open stream: reads lines until a whole SSE message is in.</summary>
-    private sealed class StreamConnection(HttpRequestMessage request, HttpResponseMessage response, StreamReader reader, TimeSpan idle) : IDisposable
+    /// <summary>One open stream, parsed by <see cref="SseParser"/> over a body that fails when it goes quiet.</summary>
+    private sealed class StreamConnection(HttpRequestMessage request, HttpResponseMessage response, Stream body) : IAsyncDisposable
     {
+        private IAsyncEnumerator<SseItem<string>>? _items;
+
         public async Task<StreamEvent?> NextAsync(CancellationToken cancellationToken)
         {
-            string? id = null;
-            string? type = null;
-            var data = new StringBuilder();
-            using var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            while (true)
+            _items ??= SseParser.Create(body, (_, data) => Encoding.UTF8.GetString(data)).EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+            SseItem<string> item;
+            try
             {
-                quiet.CancelAfter(idle);
-                string? line;
-                try
-                {
-                    line = await reader.ReadLineAsync(quiet.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw new StreamBrokenException($"no data or keep-alive for {idle.TotalSeconds:0} s");
-                }
-                catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
-                {
-                    throw new StreamBrokenException("the connection dropped: " + ex.Message);
-                }
-
-                if (line is null)
+                if (!await _items.MoveNextAsync())
                 {
                     return null;
                 }
 
-                if (line.Length == 0)
-                {
-                    if (data.Length == 0)
-                    {
-                        id = null;
-                        type = null;
-                        continue;
-                    }
-
-                    if (!long.TryParse(id, out var eventId))
-                    {
-                        throw new StreamBrokenException($"an event without a numeric id: {id}");
-                    }
-
-                    JsonElement value;
-                    try
-                    {
-                        value = JsonDocument.Parse(data.ToString()).RootElement.Clone();
-                    }
-                    catch (JsonException ex)
-                    {
-                        throw new StreamBrokenException($"event {eventId} is not JSON: {ex.Message}");
-                    }
-
-                    return new StreamEvent(eventId, type ?? "message", value);
-                }
-
-                if (line[0] == ':')
-                {
-                    continue; // A keep-alive comment: the connection is alive.
-                }
-
-                var colon = line.IndexOf(':');
-                var field = colon < 0 ? line : line[..colon];
-                var content = colon < 0 ? "" : line[(colon + 1)..];
-                if (content.StartsWith(' '))
-                {
-                    content = content[1..];
-                }
-
-                switch (field)
-                {
-                    case "id":
-                        id = content;
-                        break;
-                    case "event":
-                        type = content;
-                        break;
-                    case "data":
-                        if (data.Length > 0)
-                        {
-                            data.Append('\n');
-                        }
-
-                        data.Append(content);
-                        break;
-                    default:
-                        break; // retry: and unknown fields are ignored, as the SSE spec says.
-                }
+                item = _items.Current;
             }
+            catch (StreamIdleException ex)
+            {
+                throw new StreamBrokenException(ex.Message);
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
+            {
+                throw new StreamBrokenException("the connection dropped: " + ex.Message);
+            }
+
+            if (!long.TryParse(item.EventId, out var eventId))
+            {
+                throw new StreamBrokenException($"an event without a numeric id: {item.EventId}");
+            }
+
+            JsonElement value;
+            try
+            {
+                value = JsonDocument.Parse(item.Data).RootElement.Clone();
+            }
+            catch (JsonException ex)
+            {
+                throw new StreamBrokenException($"event {eventId} is not JSON: {ex.Message}");
+            }
+
+            return new StreamEvent(eventId, item.EventType, value);
         }
 
-        public void Dispose()
+        public async ValueTask DisposeAsync()
         {
-            reader.Dispose();
+            if (_items is not null)
+            {
+                await _items.DisposeAsync();
+            }
+
+            await body.DisposeAsync();
             response.Dispose();
             request.Dispose();
         }

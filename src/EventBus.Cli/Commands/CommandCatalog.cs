@@ -27,5 +27,6 @@ internal static class CommandCatalog
         Hooks.HookCommands.Create(context),
         TokenCommands.Create(context),
         ImportCommand.Create(context),
+        Service.ServiceCommand.Create(context),
     ];
 }

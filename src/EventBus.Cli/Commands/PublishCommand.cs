@@ -96,7 +96,6 @@ internal static class PublishCommand
     /// <summary>Publishes stdin line by line; waits for the bus (and keeps the line) while it is down.</summary>
     private sealed class LinePublisher(Invocation run, JsonObject defaults, string? sessionId, string? topicPrefix)
     {
-        private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(10);
         private static readonly string[] EventFields = ["event_type", "payload", "channel", "title", "tags", "correlation_id", "signal_level"];
 
         public async Task<int> RunAsync()
@@ -149,32 +148,22 @@ internal static class PublishCommand
 
         private async Task<JsonElement> PublishAsync(JsonObject arguments)
         {
-            var delay = TimeSpan.FromMilliseconds(250);
             var warned = false;
-            while (true)
+            var retry = new BusRetry(run.Context.Time, ex => ex is BusUnavailableException, async (ex, _) =>
             {
-                try
+                if (!warned)
                 {
-                    var result = await run.CallAsync("publish_event", arguments);
-                    if (warned)
-                    {
-                        await run.Error.WriteLineAsync($"eventbus: the bus is back at {run.Endpoint.McpUrl}; publishing again.");
-                    }
-
-                    return result;
+                    await run.Error.WriteLineAsync($"{CliApp.BusDownMessage(run, (BusUnavailableException)ex)} (holding input and retrying)");
+                    warned = true;
                 }
-                catch (BusUnavailableException ex)
-                {
-                    if (!warned)
-                    {
-                        await run.Error.WriteLineAsync($"{CliApp.BusDownMessage(run, ex)} (holding input and retrying)");
-                        warned = true;
-                    }
-
-                    await Task.Delay(delay, run.Context.Time, run.CancellationToken);
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
-                }
+            });
+            var result = await retry.Pipeline.ExecuteAsync(async _ => await run.CallAsync("publish_event", arguments), run.CancellationToken);
+            if (warned)
+            {
+                await run.Error.WriteLineAsync($"eventbus: the bus is back at {run.Endpoint.McpUrl}; publishing again.");
             }
+
+            return result;
         }
 
         private JsonObject ToArguments(string line)

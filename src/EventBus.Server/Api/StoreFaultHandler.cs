@@ -50,6 +50,6 @@ internal sealed partial class StoreFaultHandler(RequestDelegate next, ILogger<St
         _ => "unreachable",
     };
 
-    [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Store unavailable ({Fault}) for {Path}: {Reason}")]
+    [LoggerMessage(EventId = 410, Level = LogLevel.Warning, Message = "Store unavailable ({Fault}) for {Path}: {Reason}")]
     private static partial void LogStoreFault(ILogger logger, StoreFault fault, PathString path, string reason);
 }

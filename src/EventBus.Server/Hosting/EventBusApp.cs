@@ -6,8 +6,6 @@ using EventBus.Server.Health;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
-using Serilog;
-using Serilog.Extensions.Logging;
 using ILogger = Microsoft.Extensions.Logging.ILogger;
 
 namespace EventBus.Server.Hosting;
@@ -28,19 +26,7 @@ public static partial class EventBusApp
         builder.Configuration.AddEventBusSources(args);
         var options = ReadServerOptions(builder.Configuration);
 
-        var serilog = new LoggerConfiguration()
-            .MinimumLevel.Verbose() // Microsoft.Extensions.Logging's "Logging" section does the filtering.
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}");
-        if (!string.IsNullOrEmpty(options.LogFile))
-        {
-            serilog.WriteTo.File(options.LogFile, rollingInterval: RollingInterval.Day);
-        }
-
-        builder.Logging.ClearProviders();
-        // AddProvider, not AddSerilog: AddSerilog adds a Trace-level rule for its provider that would override the
-        // "Logging" section (which turns down the MCP SDK's per-request logs, ~25% of throughput).
-        builder.Logging.AddProvider(new SerilogLoggerProvider(serilog.CreateLogger(), dispose: true));
-
+        builder.AddEventBusLogging(options);
         builder.Services.AddEventBus(builder.Configuration);
         var certificate = options.Tls.Enabled ? LoadCertificate(options.Tls) : null;
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -79,6 +65,7 @@ public static partial class EventBusApp
             throw new ConfigurationException(Describe(ex), ex);
         }
 
+        app.UseEventBusRequestLog(options);
         app.MapEventBus();
         return app;
     }

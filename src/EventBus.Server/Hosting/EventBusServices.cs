@@ -8,6 +8,7 @@ using EventBus.Server.Ingest;
 using EventBus.Server.Mcp;
 using EventBus.Server.Mqtt;
 using EventBus.Server.Notifications;
+using EventBus.Server.Platform;
 using EventBus.Server.Sessions;
 using EventBus.Server.Tools;
 using EventBus.Server.Webhooks;
@@ -48,6 +49,7 @@ public static class EventBusServices
         services.AddSingleton<Security.SessionAccess>();
         services.AddHttpContextAccessor();
         services.AddHostedService<Security.InsecureWarningService>();
+        services.AddSingleton<IHostPlatform>(HostPlatform.Current);
         services.AddSingleton<IDesktopNotifier, DesktopNotifier>();
         services.AddSingleton(sp => new BusService(
             sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<IDesktopNotifier>(),

@@ -32,8 +32,14 @@ public sealed class ServerOptions
     /// </summary>
     public bool InsecureNoAuth { get; set; }
 
-    /// <summary>Also write logs to this file (optional).</summary>
+    /// <summary>Also write logs to this file (optional; a new file each day, the date before the extension).</summary>
     public string? LogFile { get; set; }
+
+    /// <summary>
+    /// Log one line per HTTP request (method, path, status, time) at Information. Off by default: a busy bus
+    /// serves thousands of requests a second.
+    /// </summary>
+    public bool RequestLog { get; set; }
 
     /// <summary>HTTPS with a PEM certificate, when not behind a TLS proxy (e.g. <c>tailscale serve</c>).</summary>
     public TlsOptions Tls { get; set; } = new();

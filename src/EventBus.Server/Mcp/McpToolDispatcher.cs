@@ -221,6 +221,6 @@ internal sealed partial class McpToolDispatcher(
     [LoggerMessage(EventId = 120, Level = LogLevel.Error, Message = "Tool {Tool} failed")]
     private static partial void LogToolFailed(ILogger logger, Exception exception, string tool);
 
-    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Tool {Tool}: store unavailable ({Fault}): {Reason}")]
+    [LoggerMessage(EventId = 121, Level = LogLevel.Warning, Message = "Tool {Tool}: store unavailable ({Fault}): {Reason}")]
     private static partial void LogStoreUnavailable(ILogger logger, string tool, StoreFault fault, string reason);
 }

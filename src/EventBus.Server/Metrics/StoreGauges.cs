@@ -91,6 +91,6 @@ internal sealed partial class StoreGauges : PeriodicService
         }
     }
 
-    [LoggerMessage(EventId = 1400, Level = LogLevel.Warning, Message = "Metrics: sampling the store failed ({Reason}); the gauges keep their last values")]
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Warning, Message = "Metrics: sampling the store failed ({Reason}); the gauges keep their last values")]
     private static partial void LogSampleFailed(ILogger logger, string reason);
 }

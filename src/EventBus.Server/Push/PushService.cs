@@ -267,6 +267,6 @@ internal sealed partial class PushService(
 
     private sealed record CachedFrame(long EventId, ReadOnlyMemory<byte> Bytes);
 
-    [LoggerMessage(EventId = 500, Level = LogLevel.Warning, Message = "Push to session {SessionId} stopped")]
+    [LoggerMessage(EventId = 800, Level = LogLevel.Warning, Message = "Push to session {SessionId} stopped")]
     private static partial void LogFailed(ILogger logger, Exception exception, string sessionId);
 }

@@ -2,7 +2,6 @@ using EventBus.Core.Store;
 using EventBus.Core.Webhooks;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Options;
 
 namespace EventBus.Server.Webhooks;
@@ -19,12 +18,8 @@ internal static class WebhookServices
         services.AddOptions<KeyManagementOptions>()
             .Configure<IOptions<WebhookOptions>, StoreDescriptor, ILoggerFactory>((keys, webhooks, store, logging) =>
             {
-                var path = webhooks.Value.ResolveKeysPath(store);
                 // Owner-only: these keys decrypt every webhook secret.
-                var directory = OperatingSystem.IsWindows()
-                    ? Directory.CreateDirectory(path)
-                    : Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                keys.XmlRepository = new FileSystemXmlRepository(directory, logging);
+                keys.XmlRepository = new WebhookKeyRepository(webhooks.Value.ResolveKeysPath(store), logging);
             });
 
         services.AddSingleton<WebhookSecrets>();

@@ -38,6 +38,9 @@ internal sealed class CliRunner
 
     public string HomeDirectory { get; init; } = Path.GetTempPath();
 
+    /// <summary>The machine the commands see (default: this one).</summary>
+    public Server.Platform.IHostPlatform? Platform { get; init; }
+
     /// <summary>Sets (or, with null, unsets) an environment variable for the commands this runs.</summary>
     public CliRunner With(string name, string? value)
     {
@@ -60,6 +63,7 @@ internal sealed class CliRunner
             CurrentDirectory = CurrentDirectory,
             MachineName = MachineName,
             HomeDirectory = HomeDirectory,
+            Platform = Platform ?? Server.Platform.HostPlatform.Current,
         };
         var token = cancellationToken.CanBeCanceled ? cancellationToken : TestTimeouts.Token();
         var code = await CliApp.RunAsync(args, context, token);

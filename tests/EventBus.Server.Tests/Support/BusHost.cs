@@ -4,6 +4,7 @@ using System.Text.Json;
 using EventBus.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
@@ -14,7 +15,7 @@ internal sealed class BusHost : IAsyncDisposable
 {
     private readonly List<McpClient> _clients = [];
 
-    private BusHost(WebApplication app, string directory, Uri baseUri, ManualTimeProvider? time)
+    private BusHost(WebApplication app, string directory, Uri baseUri, FakeTimeProvider? time)
     {
         App = app;
         Directory = directory;
@@ -34,7 +35,7 @@ internal sealed class BusHost : IAsyncDisposable
     public HttpClient Http { get; }
 
     /// <summary>The manual clock, when the host was started with one.</summary>
-    public ManualTimeProvider? Time { get; }
+    public FakeTimeProvider? Time { get; }
 
     public string DatabasePath => Path.Combine(Directory, "bus.db");
 
@@ -64,7 +65,7 @@ internal sealed class BusHost : IAsyncDisposable
         string directory, bool manualTime, Action<IServiceCollection>? services, string[] extraArgs)
     {
         System.IO.Directory.CreateDirectory(directory);
-        var time = manualTime ? new ManualTimeProvider() : null;
+        var time = manualTime ? TestClock.Create() : null;
         string[] args =
         [
             "--port", "0",

@@ -36,6 +36,15 @@ internal static class EventRows
         p[8].Value = e.Tags is null ? DBNull.Value : EventReader.SerializeTags(e.Tags);
         command.ExecuteNonQuery();
         var id = SQLitePCL.raw.sqlite3_last_insert_rowid(w.Connection.Handle);
+        if (e.TraceParent is not null)
+        {
+            var trace = w.Command("INSERT INTO event_traces (event_id, traceparent) VALUES ($id, $traceparent)");
+            trace.Parameters.Clear();
+            trace.Parameters.AddWithValue("$id", id);
+            trace.Parameters.AddWithValue("$traceparent", e.TraceParent);
+            trace.ExecuteNonQuery();
+        }
+
         Outbox.Enqueue(w, id, e.Channel, e.EventType, e.Timestamp.ToUnixTimeMilliseconds());
         var stored = new BusEvent(id, e.EventType, e.Payload, e.SessionId, e.Timestamp, e.Channel, e.CorrelationId, e.SignalLevel, e.Title, e.Tags);
         w.Inserted.Add(stored);

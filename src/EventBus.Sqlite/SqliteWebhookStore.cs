@@ -111,8 +111,8 @@ public sealed class SqliteWebhookStore : IWebhookStore
             using var command = c.CreateCommand();
             command.CommandText =
                 $"""
-                SELECT {DeliveryColumns}, {EventReader.ColumnsOf("e")}
-                FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
+                SELECT {DeliveryColumns}, {EventReader.ColumnsOf("e")}, t.traceparent
+                FROM webhook_deliveries d JOIN events e ON e.id = d.event_id LEFT JOIN event_traces t ON t.event_id = e.id
                 WHERE d.webhook_id = $id AND d.status = 0
                 ORDER BY d.id LIMIT $limit
                 """;
@@ -122,7 +122,11 @@ public sealed class SqliteWebhookStore : IWebhookStore
             var list = new List<PendingDelivery>();
             while (reader.Read())
             {
-                list.Add(new PendingDelivery(MapDelivery(reader), EventReader.Map(reader, 14)));
+                var trace = reader.FieldCount - 1;
+                list.Add(new PendingDelivery(MapDelivery(reader), EventReader.Map(reader, 14))
+                {
+                    TraceParent = reader.IsDBNull(trace) ? null : reader.GetString(trace),
+                });
             }
 
             return list;

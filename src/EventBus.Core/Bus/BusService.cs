@@ -241,7 +241,13 @@ public sealed class BusService(
         return new NewEvent(
             request.EventType, request.Payload, request.SessionId ?? Anonymous, Now(), channel, request.CorrelationId,
             SignalLevels.Resolve(level, channel, request.EventType), request.Title,
-            request.Tags is { Count: > 0 } t ? t.ToArray() : null);
+            request.Tags is { Count: > 0 } t ? t.ToArray() : null)
+        {
+            // The publish span (or the request's), when something records traces: kept with the event for deliveries.
+            TraceParent = System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C, Recorded: true } current
+                ? current.Id
+                : null,
+        };
     }
 
     /// <summary>

@@ -23,4 +23,8 @@ public sealed record NewEvent(
     string? CorrelationId,
     SignalLevel SignalLevel,
     string? Title,
-    IReadOnlyList<string>? Tags);
+    IReadOnlyList<string>? Tags)
+{
+    /// <summary>The W3C traceparent of the span that published it (when tracing is on), kept with the event.</summary>
+    public string? TraceParent { get; init; }
+}

@@ -92,7 +92,11 @@ public sealed record Delivery(
 public sealed record PendingSummary(int Count, DateTimeOffset OldestCreatedAt);
 
 /// <summary>A pending delivery with the event it carries.</summary>
-public sealed record PendingDelivery(Delivery Delivery, BusEvent Event);
+public sealed record PendingDelivery(Delivery Delivery, BusEvent Event)
+{
+    /// <summary>The traceparent kept with the event when it was published traced; an attempt continues that trace.</summary>
+    public string? TraceParent { get; init; }
+}
 
 /// <summary>One attempt, as logged.</summary>
 public sealed record DeliveryAttempt(long DeliveryId, int Attempt, DateTimeOffset At, int? StatusCode, string? Error, double DurationMs);

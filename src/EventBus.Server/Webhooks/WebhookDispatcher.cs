@@ -188,7 +188,11 @@ internal sealed partial class WebhookDispatcher(
         var delivery = pending.Delivery;
         var body = WebhookPayload.Serialize(pending.Event);
         var at = time.GetUtcNow();
-        using var activity = Core.Diagnostics.BusTelemetry.Source.StartActivity("eventbus.webhook.attempt", System.Diagnostics.ActivityKind.Client);
+        // The attempt continues the trace of the request that published the event (kept with it through the outbox).
+        var parent = pending.TraceParent is { } traceParent &&
+            System.Diagnostics.ActivityContext.TryParse(traceParent, null, out var published) ? published : default;
+        using var activity = Core.Diagnostics.BusTelemetry.Source.StartActivity(
+            "eventbus.webhook.attempt", System.Diagnostics.ActivityKind.Client, parent);
         activity?.SetTag("eventbus.webhook_id", target.WebhookId).SetTag("eventbus.event_id", pending.Event.Id)
             .SetTag("eventbus.delivery_id", delivery.DeliveryId);
         SendResult sent;

@@ -64,20 +64,24 @@ public sealed class MetricsTests
     }
 
     [Fact]
-    public async Task Otlp_ExportsMetricsAndTraces_AndAPublishContinuesTheCallersTraceparent()
+    public async Task Otlp_ExportsMetricsAndTraces_AndAWebhookDeliveryContinuesThePublishersTrace()
     {
         await using var collector = await WebhookReceiver.StartAsync();
+        await using var receiver = await WebhookReceiver.StartAsync();
         await using var host = await BusHost.StartAsync(
             false,
             $"--OTEL_EXPORTER_OTLP_ENDPOINT={collector.BaseUri.ToString().TrimEnd('/')}",
             "--OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
             "--OTEL_METRIC_EXPORT_INTERVAL=200",
-            "--OTEL_BSP_SCHEDULE_DELAY=200");
+            "--OTEL_BSP_SCHEDULE_DELAY=200",
+            "--EventBus:Webhooks:AllowPrivateNetworks=true");
+        var client = await host.ConnectAsync();
+        await client.CallAsync("register_webhook", new { url = receiver.Url(), channel = "traced" });
 
         var traceId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/events")
         {
-            Content = new StringContent("""{"event_type":"traced","payload":"p","channel":"all"}""", System.Text.Encoding.UTF8, "application/json"),
+            Content = new StringContent("""{"event_type":"traced","payload":"p","channel":"traced"}""", System.Text.Encoding.UTF8, "application/json"),
         };
         request.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-01");
         using (var published = await host.Http.SendAsync(request, TestTimeouts.Token()))
@@ -85,10 +89,15 @@ public sealed class MetricsTests
             published.StatusCode.Should().Be(HttpStatusCode.Created);
         }
 
+        // The delivery went through the durable outbox, yet it carries the publishing request's trace to the receiver.
+        var delivery = (await receiver.WaitForAsync(1)).Single();
+        delivery.Header("traceparent").Should().StartWith($"00-{traceId}-");
+
         var traceBytes = Convert.FromHexString(traceId);
         await Waiting.UntilAsync(() => Task.FromResult(
             collector.Requests.Any(r => r.Path == "/v1/metrics") &&
-            collector.Requests.Any(r => r.Path == "/v1/traces" && Contains(r.Body, traceBytes) && Contains(r.Body, "eventbus.publish"u8.ToArray()))));
+            collector.Requests.Any(r => r.Path == "/v1/traces" && Contains(r.Body, traceBytes) && Contains(r.Body, "eventbus.publish"u8.ToArray())) &&
+            collector.Requests.Any(r => r.Path == "/v1/traces" && Contains(r.Body, traceBytes) && Contains(r.Body, "eventbus.webhook.attempt"u8.ToArray()))));
         collector.Requests.First(r => r.Path == "/v1/metrics").Header("content-type").Should().Be("application/x-protobuf");
     }
 

@@ -37,14 +37,5 @@ public sealed class SqliteBusOverview : IBusOverview
             .Select(r => new ChannelActivity(r.Channel, (int)r.Events, DateTimeOffset.FromUnixTimeMilliseconds(r.LastMs)))
             .ToList());
 
-    /// <inheritdoc />
-    public Task<long> GetSizeBytesAsync(CancellationToken cancellationToken) =>
-        ReadAsync(c =>
-        {
-            var pages = c.ExecuteScalar<long>("PRAGMA page_count") * c.ExecuteScalar<long>("PRAGMA page_size");
-            var wal = new FileInfo(_database.FilePath + "-wal");
-            return pages + (wal.Exists ? wal.Length : 0);
-        });
-
     private Task<T> ReadAsync<T>(Func<Microsoft.Data.Sqlite.SqliteConnection, T> read) => _database.ReadAsync(read);
 }

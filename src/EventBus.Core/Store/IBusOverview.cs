@@ -20,9 +20,6 @@ public interface IBusOverview
     /// (so a firehose costs a bounded scan; counts are then a lower bound).
     /// </summary>
     Task<IReadOnlyList<ChannelActivity>> CountRecentByChannelAsync(DateTimeOffset since, int window, CancellationToken cancellationToken);
-
-    /// <summary>The store's size on disk in bytes (for SQLite: the database file plus its write-ahead log).</summary>
-    Task<long> GetSizeBytesAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>How many events a channel had in a period, and when the last one was.</summary>

@@ -67,14 +67,14 @@ internal static class InfoEndpoints
     }
 
     private static async Task<Ok<HealthView>> GetHealthAsync(
-        IEventStore store, IBusOverview overview, ServerStart start, TimeProvider time, CallerLimits limits, McpSessionStore sessions,
+        IEventStore store, ServerStart start, TimeProvider time, CallerLimits limits, McpSessionStore sessions,
         CancellationToken cancellationToken)
     {
         var state = await store.GetStateAsync(cancellationToken);
-        var size = await overview.GetSizeBytesAsync(cancellationToken);
+        var size = (state.SizeBytes ?? 0) + (state.LogBytes ?? 0);
         var now = time.GetUtcNow();
         return TypedResults.Ok(new HealthView(
-            "ok", HealthEndpoints.Version,
+            state.Fault is null ? "ok" : "degraded", HealthEndpoints.Version,
             new StoreView(state.Kind, state.Location, state.SchemaVersion, state.Tip, state.LiveSessions, state.Writable, size),
             Timestamps.ToWire(start.At), Math.Round((now - start.At).TotalSeconds, 1), limits.OpenStreams, sessions.Count));
     }

@@ -139,6 +139,7 @@ public sealed class StoreFaultTests
             var health = await HealthAsync(host);
             health.Status.Should().Be(HttpStatusCode.ServiceUnavailable);
             health.Body.GetProperty("store").GetProperty("fault").GetString().Should().Be("locked");
+            (await host.GetJsonAsync("/api/v1/health")).GetProperty("status").GetString().Should().Be("degraded", "the dashboard's health view says so too");
 
             // Reads go on while another process writes (WAL).
             (await host.StoredIdsAsync()).Should().Contain(before);

@@ -2,57 +2,11 @@
 // the SDK's own notification handler (the transport's GET stream), without polling.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { z } from 'zod';
-import { MCP_URL, TIMEOUT_MS, toolPayload, uniqueTag } from '../lib/bus.mjs';
-
-const ChannelNotification = z.object({
-  method: z.literal('notifications/claude/channel'),
-  params: z.object({
-    content: z.string(),
-    meta: z.record(z.string(), z.string()),
-  }),
-});
+import { MCP_URL, uniqueTag } from '../lib/bus.mjs';
+import { mcpClient } from '../lib/channel-client.mjs';
 
 /** An SDK client whose channel notifications land in an inbox that can be awaited. */
-async function connect(name) {
-  const client = new Client({ name, version: '0.0.0' });
-  const transport = new StreamableHTTPClientTransport(new URL(MCP_URL));
-  const inbox = [];
-  const waiters = [];
-  client.setNotificationHandler(ChannelNotification, (notification) => {
-    inbox.push(notification.params);
-    waiters.splice(0).forEach((wake) => wake());
-  });
-  await client.connect(transport, { timeout: TIMEOUT_MS });
-  const call = async (tool, args = {}) => {
-    const result = await client.callTool({ name: tool, arguments: args }, undefined, { timeout: TIMEOUT_MS });
-    assert.notEqual(result.isError, true, `${tool} failed: ${result.content?.[0]?.text}`);
-    return toolPayload(result);
-  };
-  /** Resolves with the next channel message, or fails after TIMEOUT_MS. */
-  const next = async () => {
-    const deadline = Date.now() + TIMEOUT_MS;
-    while (inbox.length === 0) {
-      const left = deadline - Date.now();
-      assert.ok(left > 0, `${name}: no channel notification within ${TIMEOUT_MS} ms`);
-      await new Promise((resolve) => {
-        const timer = setTimeout(resolve, left);
-        waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return inbox.shift();
-  };
-  const close = async () => {
-    await transport.terminateSession().catch(() => {});
-    await client.close();
-  };
-  return { client, call, next, inbox, close };
-}
+const connect = (name) => mcpClient(MCP_URL.replace(/\/mcp$/, ''), name);
 
 describe('push to the TypeScript SDK client', () => {
   const machine = uniqueTag('push-machine');

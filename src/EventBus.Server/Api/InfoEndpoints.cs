@@ -68,7 +68,7 @@ internal static class InfoEndpoints
 
     private static async Task<Ok<HealthView>> GetHealthAsync(
         IEventStore store, ServerStart start, TimeProvider time, CallerLimits limits, McpSessionStore sessions,
-        CancellationToken cancellationToken)
+        IEnumerable<IHealthSection> sections, CancellationToken cancellationToken)
     {
         var state = await store.GetStateAsync(cancellationToken);
         var size = (state.SizeBytes ?? 0) + (state.LogBytes ?? 0);
@@ -76,7 +76,10 @@ internal static class InfoEndpoints
         return TypedResults.Ok(new HealthView(
             state.Fault is null ? "ok" : "degraded", HealthEndpoints.Version,
             new StoreView(state.Kind, state.Location, state.SchemaVersion, state.Tip, state.LiveSessions, state.Writable, size),
-            Timestamps.ToWire(start.At), Math.Round((now - start.At).TotalSeconds, 1), limits.OpenStreams, sessions.Count));
+            Timestamps.ToWire(start.At), Math.Round((now - start.At).TotalSeconds, 1), limits.OpenStreams, sessions.Count)
+        {
+            Sections = HealthEndpoints.Sections(sections),
+        });
     }
 }
 
@@ -95,7 +98,12 @@ internal sealed record TokensView(IReadOnlyList<TokenView> Tokens, int Count);
 
 /// <summary><c>GET /api/v1/health</c>.</summary>
 internal sealed record HealthView(
-    string Status, string Version, StoreView Store, string StartedAt, double UptimeSeconds, int OpenStreams, int McpSessions);
+    string Status, string Version, StoreView Store, string StartedAt, double UptimeSeconds, int OpenStreams, int McpSessions)
+{
+    /// <summary>Features' own parts, as in <c>/health</c> (<c>mqtt</c>: the bridges; <c>mqtt_endpoint</c>).</summary>
+    [System.Text.Json.Serialization.JsonExtensionData]
+    public Dictionary<string, object>? Sections { get; init; }
+}
 
 /// <summary>The store part of <see cref="HealthView"/>.</summary>
 internal sealed record StoreView(string Kind, string Path, int SchemaVersion, long LastEventId, int LiveSessions, bool Writable, long SizeBytes);

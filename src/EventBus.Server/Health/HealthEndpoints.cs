@@ -46,7 +46,8 @@ internal static class HealthEndpoints
         }
     }
 
-    private static Dictionary<string, object>? Sections(IEnumerable<IHealthSection> sections)
+    /// <summary>Each feature's part of the health report (the MQTT bridges, say), by its key; null when there is none.</summary>
+    internal static Dictionary<string, object>? Sections(IEnumerable<IHealthSection> sections)
     {
         var reports = sections.ToDictionary(s => s.Key, s => s.Report(), StringComparer.Ordinal);
         return reports.Count == 0 ? null : reports;

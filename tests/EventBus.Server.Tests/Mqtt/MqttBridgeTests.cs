@@ -186,5 +186,10 @@ public sealed class MqttBridgeTests : IAsyncLifetime
         bridge.GetProperty("connected").GetBoolean().Should().BeTrue();
         bridge.GetProperty("messages_in").GetInt64().Should().Be(1);
         bridge.GetProperty("broker").GetString().Should().Be(_broker.Url);
+
+        // The dashboard's health view reads the same from /api/v1/health.
+        var api = (await _host.GetJsonAsync("/api/v1/health")).GetProperty("mqtt").GetProperty("bridges")[0];
+        api.GetProperty("name").GetString().Should().Be("plant");
+        api.GetProperty("connected").GetBoolean().Should().BeTrue();
     }
 }

@@ -1,4 +1,4 @@
-// Health: version, store, size, uptime, open streams.
+// Health: version, store, size, uptime, open streams, and each MQTT bridge (and the MQTT endpoint) when configured.
 import { h, kv, bytes } from '../dom.js';
 
 function duration(seconds) {
@@ -19,6 +19,23 @@ export async function healthView(app) {
       ['open streams', String(x.open_streams)], ['MCP sessions', String(x.mcp_sessions)],
       ['this tab', `${app.events.received} events received`],
     ]));
+    for (const b of x.mqtt?.bridges ?? []) {
+      panel.append(h('h2', {}, `MQTT bridge ${b.name}`), kv([
+        ['broker', h('span', { class: 'mono' }, b.broker)],
+        ['state', h('span', { class: b.connected ? 'ok' : 'bad' }, b.connected ? `connected since ${b.connected_since}` : 'disconnected')],
+        ['messages in / out / refused', `${b.messages_in} / ${b.messages_out} / ${b.messages_refused}`],
+        ['last error', b.last_error ? `${b.last_error} (${b.last_error_at})` : 'none'],
+      ]));
+    }
+    const ep = x.mqtt_endpoint;
+    if (ep) {
+      panel.append(h('h2', {}, 'MQTT endpoint'), kv([
+        ['state', h('span', { class: ep.running ? 'ok' : 'bad' }, ep.running ? 'running' : 'stopped')],
+        ['listening', [ep.tcp_port ? `tcp ${ep.tcp_port}` : null, ep.web_socket_path].filter(Boolean).join(', ') || 'nowhere'],
+        ['clients', String(ep.clients)],
+        ['messages in / out / refused', `${ep.messages_in} / ${ep.messages_out} / ${ep.messages_refused}`],
+      ]));
+    }
   }
   await refresh();
   const poll = setInterval(() => refresh().catch(() => {}), 5000);

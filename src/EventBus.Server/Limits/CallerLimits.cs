@@ -48,8 +48,8 @@ internal sealed class CallerLimits : IDisposable
 
         return Acquire(_publish, callerKey, events) is not { } wait
             ? null
-            : new LimitRefusal("publish", $"Rate limit: a caller may publish {_options.PublishPerSecond} events per second, in bursts of up to " +
-                $"{_options.PublishBurst} (a batch counts each event; EventBus:Limits:PublishPerSecond, PublishBurst). Retry after {Seconds(wait)} s.", wait);
+            : Refused(new LimitRefusal("publish", $"Rate limit: a caller may publish {_options.PublishPerSecond} events per second, in bursts of up to " +
+                $"{_options.PublishBurst} (a batch counts each event; EventBus:Limits:PublishPerSecond, PublishBurst). Retry after {Seconds(wait)} s.", wait));
     }
 
     /// <summary>Takes a <c>register_session</c> permit; null when allowed.</summary>
@@ -62,17 +62,17 @@ internal sealed class CallerLimits : IDisposable
 
         return Acquire(_register, CallerKey.Of(context), 1) is not { } wait
             ? null
-            : new LimitRefusal("register", $"Rate limit: a caller may register {_options.RegisterPerMinute} sessions per minute, in bursts of up to " +
-                $"{_options.RegisterBurst} (EventBus:Limits:RegisterPerMinute, RegisterBurst). Retry after {Seconds(wait)} s.", wait);
+            : Refused(new LimitRefusal("register", $"Rate limit: a caller may register {_options.RegisterPerMinute} sessions per minute, in bursts of up to " +
+                $"{_options.RegisterBurst} (EventBus:Limits:RegisterPerMinute, RegisterBurst). Retry after {Seconds(wait)} s.", wait));
     }
 
     /// <summary>Holds one of the caller's MCP session places until <paramref name="slot"/> is disposed; a refusal when none is left.</summary>
     public LimitRefusal? TryOpenSession(HttpContext context, out IDisposable slot) =>
         TryHold(_sessions, _options.MaxSessionsPerCaller, context, out slot)
             ? null
-            : new LimitRefusal("sessions", $"Too many MCP sessions: a caller may hold {_options.MaxSessionsPerCaller} open at once " +
+            : Refused(new LimitRefusal("sessions", $"Too many MCP sessions: a caller may hold {_options.MaxSessionsPerCaller} open at once " +
                 "(EventBus:Limits:MaxSessionsPerCaller). Close sessions you no longer use (DELETE /mcp with their Mcp-Session-Id) " +
-                "or wait for idle ones to expire (EventBus:Mcp:SessionIdleTimeout), then initialize again.", null);
+                "or wait for idle ones to expire (EventBus:Mcp:SessionIdleTimeout), then initialize again.", null));
 
     /// <summary>Holds one of the caller's stream places until <paramref name="slot"/> is disposed; a refusal when none is left.</summary>
     public LimitRefusal? TryOpenStream(HttpContext context, out IDisposable slot)
@@ -85,8 +85,8 @@ internal sealed class CallerLimits : IDisposable
         }
 
         slot = held;
-        return new LimitRefusal("streams", $"Too many open streams: a caller may hold {_options.MaxStreamsPerCaller} open at once " +
-                "(MCP GET streams and /api/v1/stream together; EventBus:Limits:MaxStreamsPerCaller). Close one before opening another.", null);
+        return Refused(new LimitRefusal("streams", $"Too many open streams: a caller may hold {_options.MaxStreamsPerCaller} open at once " +
+                "(MCP GET streams and /api/v1/stream together; EventBus:Limits:MaxStreamsPerCaller). Close one before opening another.", null));
     }
 
     /// <summary>Streams open now, every caller's together (exempt callers too).</summary>
@@ -149,6 +149,13 @@ internal sealed class CallerLimits : IDisposable
                 held.Dispose();
             }
         }
+    }
+
+    // Every refusal, whichever transport answers it (REST, MCP, WebSocket, MQTT), is counted here where it is made.
+    private static LimitRefusal Refused(LimitRefusal refusal)
+    {
+        Core.Diagnostics.BusTelemetry.RateLimitRefusals.Add(1, new KeyValuePair<string, object?>("limit", refusal.Limit));
+        return refusal;
     }
 
     private static int Seconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));

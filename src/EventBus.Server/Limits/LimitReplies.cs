@@ -36,8 +36,6 @@ internal static class LimitReplies
 
     private static void SetRetryAfter(HttpContext context, LimitRefusal refusal)
     {
-        // Every refusal is answered through here, REST or MCP: the one place to count them.
-        Core.Diagnostics.BusTelemetry.RateLimitRefusals.Add(1, new KeyValuePair<string, object?>("limit", refusal.Limit));
         if (refusal.RetryAfterSeconds is { } seconds)
         {
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -87,10 +87,8 @@ internal sealed partial class MqttEndpointHandlers(
         e.SessionItems[VersionKey] = e.ProtocolVersion;
         // Per-caller publish limits apply as over HTTP: by token, else by address (this machine's own clients exempt).
         var address = (e.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
-        address = address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
-        e.SessionItems[LimitKey] = caller.TokenId is { } tokenId
-            ? ("token:" + tokenId, false)
-            : ("ip:" + address, address is not null && System.Net.IPAddress.IsLoopback(address));
+        e.SessionItems[LimitKey] = (
+            Hosting.CallerKey.Of(caller.TokenId, address), Hosting.CallerKey.IsLocalWithoutToken(caller.TokenId, address));
     }
 
     private void Refuse(ValidatingConnectionEventArgs e, MqttConnectReasonCode code, string reason)

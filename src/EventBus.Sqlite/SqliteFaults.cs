@@ -36,21 +36,21 @@ internal sealed class SqliteFaults(string path, TimeSpan busyTimeout)
         }
 
         var seconds = Math.Max(1, (int)Math.Ceiling(busyTimeout.TotalSeconds));
-        return (sqlite.SqliteErrorCode, sqlite.SqliteExtendedErrorCode) switch
+        return sqlite.SqliteErrorCode switch
         {
-            (SqliteFull, _) or (SqliteIoErr, _) when IsDiskFull(sqlite) => new StoreUnavailableException(
+            SqliteFull or SqliteIoErr when IsDiskFull(sqlite) => new StoreUnavailableException(
                 StoreFault.DiskFull,
                 $"the disk holding the database {path} is full, so nothing can be stored; nothing already stored is lost. " +
                 "Free some space: the bus recovers by itself within a few seconds.",
                 sqlite)
             { RetryAfter = TimeSpan.FromSeconds(30) },
-            (SqliteBusy, _) or (SqliteLocked, _) => new StoreUnavailableException(
+            SqliteBusy or SqliteLocked => new StoreUnavailableException(
                 StoreFault.Locked,
                 $"the database {path} is locked by another process (waited {busyTimeout.TotalSeconds:0.#} s, EventBus:Store:BusyTimeout). " +
                 "Stop whatever holds it open (an sqlite3 shell in a transaction, a backup tool) and try again; nothing was changed.",
                 sqlite)
             { RetryAfter = TimeSpan.FromSeconds(seconds) },
-            (SqliteReadOnly, _) or (SqliteCantOpen, _) => new StoreUnavailableException(
+            SqliteReadOnly or SqliteCantOpen => new StoreUnavailableException(
                 StoreFault.ReadOnly,
                 $"the database {path} cannot be written ({sqlite.Message.TrimEnd('.')}). Check the file's and its folder's " +
                 "permissions and that the disk is not mounted read-only; nothing was changed.",
@@ -66,6 +66,7 @@ internal sealed class SqliteFaults(string path, TimeSpan busyTimeout)
     /// <summary>A write committed: the store is writable again.</summary>
     public void Clear()
     {
+        // Called after every commit: a read, not a volatile write each time, while nothing is wrong.
         if (_current is not null)
         {
             _current = null;

@@ -144,7 +144,10 @@ internal sealed partial class ChannelPump(BusClient client, ChannelSettings sett
                 }
 
                 var from = await DisplayNameAsync(e.SessionId, restart.Token);
-                await server.SendNotificationAsync("notifications/claude/channel", Notification(e, from), cancellationToken: restart.Token);
+                // Not cancelled once begun: a stop that lands while the write is flushing would throw after Claude Code
+                // already had the event, leave the cursor behind it, and the next channel would push it again. One short
+                // message to a client that is reading (or gone: then the write fails at once) cannot hold a stop long.
+                await server.SendNotificationAsync("notifications/claude/channel", Notification(e, from), cancellationToken: CancellationToken.None);
                 Remember(e);
                 cursor.Advance(e.Id, now: true);
                 LogDelivered(logger, e.Id, e.Channel);

@@ -64,6 +64,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         try
         {
             connection = OpenConnection();
+            UseIncrementalVacuum(connection);
             connection.Execute("PRAGMA journal_mode = WAL;");
             _schemaVersion = Migrations.Apply(connection);
         }
@@ -82,6 +83,36 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         connection.Execute("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;");
         _writer = new SqliteWriter(
             connection, _options.MaxGroupSize, _observer, _faults);
+    }
+
+    /// <summary>
+    /// Retention gives deleted space back with <c>PRAGMA incremental_vacuum</c>, which works only in INCREMENTAL
+    /// auto-vacuum mode. A new file is created in it; an older one (made before retention) is switched once, which
+    /// SQLite does only by rewriting the file (VACUUM): a one-time pause at the first start after the upgrade, needing
+    /// free disk space the size of the database. If that fails (a full disk), the file stays as it was: deleted space is
+    /// then reused for new events but not given back, and the next start tries again.
+    /// </summary>
+    private static void UseIncrementalVacuum(SqliteConnection connection)
+    {
+        if (connection.ExecuteScalar<long>("PRAGMA auto_vacuum") == 2)
+        {
+            return;
+        }
+
+        connection.Execute("PRAGMA auto_vacuum = INCREMENTAL");
+        if (connection.ExecuteScalar<long>("SELECT COUNT(*) FROM sqlite_schema") == 0)
+        {
+            return; // A new file: the setting holds from its first table on.
+        }
+
+        try
+        {
+            connection.Execute("VACUUM");
+        }
+        catch (SqliteException)
+        {
+            // Not switched this time (no room for the copy, or the file is busy): retention still works without it.
+        }
     }
 
     /// <summary>

@@ -19,7 +19,11 @@ public sealed class SqliteStore : IAsyncDisposable
         Webhooks = new SqliteWebhookStore(Database);
         Tokens = new SqliteTokenStore(Database);
         Positions = new SqlitePositionStore(Database);
+        Retention = new Retention.SqliteRetentionStore(Database);
     }
+
+    /// <summary>Retention: deleting old events in batches, the low-water mark, usage, giving space back.</summary>
+    public Retention.SqliteRetentionStore Retention { get; }
 
     /// <summary>Events, sessions, cursors and subscriptions.</summary>
     public SqliteEventLog Events { get; }

@@ -1,6 +1,8 @@
+using EventBus.Core.Retention;
 using EventBus.Core.Security;
 using EventBus.Core.Store;
 using EventBus.Core.Webhooks;
+using EventBus.Sqlite.Retention;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -13,7 +15,7 @@ public static class SqliteStoreServices
     /// <summary>
     /// Registers the SQLite store for <c>EventBus:Store</c> (<paramref name="storeSection"/>): its options (validated at
     /// start), the database, its three parts as <see cref="IEventStore"/>, <see cref="IWebhookStore"/> and
-    /// <see cref="ITokenStore"/>, a <see cref="StoreDescriptor"/>, and the WAL checkpoint service. The host provides
+    /// <see cref="ITokenStore"/>, retention as <see cref="IRetentionStore"/>, a <see cref="StoreDescriptor"/>, and the WAL checkpoint service. The host provides
     /// an <see cref="ICommitObserver"/> and a <see cref="TimeProvider"/>.
     /// </summary>
     public static IServiceCollection AddSqliteStore(this IServiceCollection services, IConfiguration storeSection)
@@ -27,6 +29,7 @@ public static class SqliteStoreServices
         services.AddSingleton<ITokenStore>(sp => new SqliteTokenStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IPositionStore>(sp => new SqlitePositionStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IBusOverview>(sp => new SqliteBusOverview(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton<IRetentionStore>(sp => new SqliteRetentionStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton(sp =>
         {
             var path = Path.GetFullPath(sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value.Path);

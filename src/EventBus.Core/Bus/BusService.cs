@@ -2,6 +2,7 @@ using System.Text;
 using EventBus.Core.Channels;
 using EventBus.Core.Diagnostics;
 using EventBus.Core.Events;
+using EventBus.Core.Retention;
 using EventBus.Core.Security;
 using EventBus.Core.Sessions;
 using EventBus.Core.Store;
@@ -14,7 +15,8 @@ namespace EventBus.Core.Bus;
 /// <see cref="BusValidationException"/> for malformed input. Nothing is written when input is refused.
 /// </summary>
 public sealed class BusService(
-    IEventStore store, IDesktopNotifier notifier, BusOptions options, TimeProvider time, CommitSignal? signal = null)
+    IEventStore store, IDesktopNotifier notifier, BusOptions options, TimeProvider time, CommitSignal? signal = null,
+    RetentionWatermark? retention = null)
 {
     private const string Anonymous = "anonymous";
 
@@ -376,8 +378,16 @@ public sealed class BusService(
         }
 
         IEnumerable<BusEvent> ordered = descending ? page.Events.Reverse() : page.Events;
-        return new EventsReply(ordered.Select(ToReply).ToList(), Cursor.Format(nextCursor), page.HasMore);
+        var reply = new EventsReply(ordered.Select(ToReply).ToList(), Cursor.Format(nextCursor), page.HasMore);
+        return Truncation(query.After) is { } first ? reply with { Truncated = true, FirstAvailableCursor = first } : reply;
     }
+
+    /// <summary>
+    /// The first cursor from which nothing was deleted, when retention deleted events after <paramref name="cursor"/>
+    /// (the read then returns what is left, flagged); null when the history after it is whole, or there is no cursor.
+    /// </summary>
+    public string? Truncation(long? cursor) =>
+        cursor is { } after && retention is { } mark && mark.Truncates(after) ? Cursor.Format(mark.DeletedThrough) : null;
 
     /// <summary>
     /// Waits (without holding a thread) until a commit brings an event this query matches, or the time is up.

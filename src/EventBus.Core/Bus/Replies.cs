@@ -61,7 +61,18 @@ public sealed record EventReply(
 }
 
 /// <summary><c>get_events</c>'s result.</summary>
-public sealed record EventsReply(IReadOnlyList<EventReply> Events, string NextCursor, bool HasMore);
+public sealed record EventsReply(IReadOnlyList<EventReply> Events, string NextCursor, bool HasMore)
+{
+    /// <summary>
+    /// True when retention deleted events after the cursor read from: the events are what is left. Absent otherwise.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Truncated { get; init; }
+
+    /// <summary>With <see cref="Truncated"/>: the first cursor from which the history is whole (nothing after it was deleted).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? FirstAvailableCursor { get; init; }
+}
 
 /// <summary><c>ack_events</c>'s result.</summary>
 public sealed record AckReply(bool Success, string SessionId, string Cursor, string? PreviousCursor);

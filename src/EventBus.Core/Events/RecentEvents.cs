@@ -70,6 +70,21 @@ public sealed class RecentEvents
         }
     }
 
+    /// <summary>
+    /// Drops the events at or below <paramref name="through"/> (retention deleted events up to there), so a reader from
+    /// before it goes to the store, which has what was kept and no more.
+    /// </summary>
+    public void Forget(long through)
+    {
+        lock (_lock)
+        {
+            while (_high != 0 && _low <= through && _low < _high)
+            {
+                Evict();
+            }
+        }
+    }
+
     private void Evict()
     {
         var slot = _low % _ring.Length;

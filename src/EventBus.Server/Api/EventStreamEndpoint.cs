@@ -69,6 +69,13 @@ internal static partial class EventStreamEndpoint
             var position = start ?? await store.GetTipAsync(stop.Token);
             await StartAsync(context.Response, stop.Token);
             LogOpened(logger, position, channel ?? "(all)");
+            if (services.GetRequiredService<BusService>().Truncation(position) is { } first)
+            {
+                // Retention deleted events after the position: say so once, before what is left.
+                await writer.WriteAsync(Encoding.UTF8.GetBytes(
+                    $"event: truncated\ndata: {{\"truncated\":true,\"first_available_cursor\":\"{first}\"}}\n\n"), stop.Token);
+            }
+
             await PumpAsync(
                 writer, services.GetRequiredService<EventFollower>(), mcpOptions.KeepAliveInterval,
                 services.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions,

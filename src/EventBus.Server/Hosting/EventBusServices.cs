@@ -9,6 +9,7 @@ using EventBus.Server.Mcp;
 using EventBus.Server.Mqtt;
 using EventBus.Server.Notifications;
 using EventBus.Server.Platform;
+using EventBus.Server.Retention;
 using EventBus.Server.Sessions;
 using EventBus.Server.Tools;
 using EventBus.Server.Webhooks;
@@ -54,7 +55,8 @@ public static class EventBusServices
         services.AddSingleton(sp => new BusService(
             sp.GetRequiredService<IEventStore>(), sp.GetRequiredService<IDesktopNotifier>(),
             sp.GetRequiredService<IOptions<BusOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<CommitSignal>()));
+            sp.GetRequiredService<CommitSignal>(), sp.GetRequiredService<Core.Retention.RetentionWatermark>()));
+        services.AddRetention(section);
 
         services.AddWebhooks(section);
         Metrics.MetricsServices.AddBusMetrics(services, configuration);

@@ -141,6 +141,8 @@ internal static partial class BusToolCatalog
         oldest (order "asc"). Order only sorts the page; it never changes which events a cursor read returns.
         To wait for the next event instead of polling, pass wait_seconds (up to 300): the call returns as soon as a
         matching event is committed, or with no events when the time is up.
+        Old events are deleted by the bus's retention rules. If some after your cursor are gone, the read is not an
+        error: it returns what is left, with truncated: true and first_available_cursor (nothing after that is missing).
         """,
         new ToolSchema()
             .String("cursor", CursorHelp + " Overrides resume.")

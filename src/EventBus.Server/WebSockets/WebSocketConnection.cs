@@ -187,7 +187,20 @@ internal sealed class WebSocketConnection : IDisposable
 
         position ??= await store.GetTipAsync(cancellationToken);
         await StopPumpAsync();
-        var reply = new { Id = requestId, Subscribed = new { request.Channel, Cursor = Cursor.Format(position.Value), SessionId = _sessionId } };
+        // Truncated (with the first cursor from which nothing is missing) when retention deleted events after the position.
+        var first = _services.GetRequiredService<BusService>().Truncation(position.Value);
+        var reply = new
+        {
+            Id = requestId,
+            Subscribed = new
+            {
+                request.Channel,
+                Cursor = Cursor.Format(position.Value),
+                SessionId = _sessionId,
+                Truncated = first is null ? (bool?)null : true,
+                FirstAvailableCursor = first,
+            },
+        };
         await SendJsonAsync(reply, cancellationToken);
 
         var access = _services.GetRequiredService<SessionAccess>();

@@ -16,6 +16,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     private readonly ReaderPool _readers;
     private readonly SqliteFaults _faults;
     private SqliteWriter? _writer;
+    private FileStream? _openLock;
     private readonly ICommitObserver _observer;
     private int _schemaVersion;
 
@@ -63,6 +64,8 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         SqliteConnection? connection = null;
         try
         {
+            // Says "in use" to a restore (see Backup.DatabaseLock) until this database is disposed.
+            _openLock ??= Backup.DatabaseLock.HoldShared(_options.Path);
             connection = OpenConnection();
             UseIncrementalVacuum(connection);
             connection.Execute("PRAGMA journal_mode = WAL;");
@@ -211,6 +214,11 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         }
 
         _readers.Dispose();
+        if (_openLock is not null)
+        {
+            await _openLock.DisposeAsync();
+            _openLock = null;
+        }
     }
 
     public SqliteWriter Writer => _writer ?? throw new InvalidOperationException("The store is not initialized (call InitializeAsync).");

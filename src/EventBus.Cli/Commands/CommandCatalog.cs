@@ -27,6 +27,9 @@ internal static class CommandCatalog
         Hooks.HookCommands.Create(context),
         TokenCommands.Create(context),
         ImportCommand.Create(context),
+        BackupCommands.Backup(context),
+        BackupCommands.Restore(context),
+        BackupCommands.Check(context),
         Service.ServiceCommand.Create(context),
     ];
 }

@@ -9,7 +9,8 @@
 # 1/10/100 subscribers next to Redis Streams (XREAD BLOCK woken by XADD), publisher latency next to a stuck subscriber,
 # 1,000 idle sessions' memory, and REST batch publish next to SQLite's own batched insert. Then webhooks (delivery
 # rate and latency, publish with webhooks registered), auth (publish with and without a token checked per request) and
-# metrics (publish with /metrics off, and on while scraped every second).
+# metrics (publish with /metrics off, and on while scraped every second), retention (publish with retention off, and
+# on while it deletes a seeded backlog and then the run's own events).
 #
 # Then transports: MQTT messages/s from a Mosquitto broker into durable events through the bridge, next to the same broker
 # delivering to a plain MQTTnet subscriber (QoS 1, 8 publishers), and WebSocket publish → receive next to SSE.
@@ -17,7 +18,7 @@
 # Then the dashboard in Debian's headless chromium (bench/dashboard/bench.mjs): first paint on a 1,000,000-event
 # database, and the live stream's frame gaps and timer lateness under 1,000 events/s.
 #
-# Knobs (environment): BENCH_PARTS (default "run push webhooks auth metrics transports dashboard") which parts to run; BENCH_EVENTS (default 1000000) events
+# Knobs (environment): BENCH_PARTS (default "run push webhooks auth metrics retention transports dashboard") which parts to run; BENCH_EVENTS (default 1000000) events
 # seeded for the read phases; BENCH_QUICK=1 for a short development run (1 s phases, 1 round, 100,000 events); BENCH_ARGS extra options for `EventBus.Bench run`
 # (e.g. "--duration 5 --reps 7", "--clients 16", "--payload-bytes 512", "--no-diagnostics"); BENCH_PUSH_ARGS extra
 # options for `EventBus.Bench push` (e.g. "--push-sizes 1,10", "--idle-sessions 2000", "--push-events 5000").
@@ -26,7 +27,7 @@ cd "$(dirname "$0")/.."
 
 DOTNET=${DOTNET:-dotnet}
 EVENTS=${BENCH_EVENTS:-1000000}
-PARTS=${BENCH_PARTS:-run push webhooks auth metrics transports dashboard}
+PARTS=${BENCH_PARTS:-run push webhooks auth metrics retention transports dashboard}
 RUN_ARGS=()
 PUSH_ARGS=(--warmup 3 --duration 3 --reps 3)
 if [[ "${BENCH_QUICK:-}" == 1 ]]; then
@@ -228,6 +229,27 @@ if [[ " $PARTS " == *" metrics "* ]]; then
     SCRAPER_PID=$!
     interleaved_rounds metrics off "$OFF_URL" "$OFF_PID" "" on "$ON_URL" "$ON_PID" ""
     kill "$SCRAPER_PID" 2>/dev/null || true
+fi
+
+# --- Retention --------------------------------------------------------------------------------------------------------
+# What retention costs the hot path: publish x8 against a server with retention off and one deleting while it runs, in
+# interleaved rounds. Both start on a copy of the same seeded database (BENCH_EVENTS events, all older than the rule);
+# the retention server keeps 5 s (DefaultMaxAge) and passes every second, so it first works through the seeded backlog
+# in batches and then deletes the rounds' own events 5 s after they were published, for the whole run. Its /health
+# retention section is printed after the rounds. Results: the rounds' lines, JSON under bench/results/retention-*.
+if [[ " $PARTS " == *" retention "* ]]; then
+    log "seeding $EVENTS events for the retention part"
+    "$DOTNET" "$BENCH_DLL" seed --db "$WORK/retention-off.db" --events "$EVENTS"
+    cp "$WORK/retention-off.db" "$WORK/retention-on.db"
+    EventBus__Limits__PublishPerSecond=0 EventBus__Retention__Enabled=false start_eventbus retention-off "$WORK/retention-off.db"
+    ROFF_URL=$EB_URL ROFF_PID=$EB_PID
+    EventBus__Limits__PublishPerSecond=0 EventBus__Retention__DefaultMaxAge=00:00:05 EventBus__Retention__Interval=00:00:01 \
+        start_eventbus retention-on "$WORK/retention-on.db"
+    RON_URL=$EB_URL RON_PID=$EB_PID
+    interleaved_rounds retention off "$ROFF_URL" "$ROFF_PID" "" on "$RON_URL" "$RON_PID" ""
+    echo "retention on, /health after the rounds: $(curl -s "$RON_URL/health" | python3 -c 'import json,sys; r=json.load(sys.stdin)["retention"]; print({k: r.get(k) for k in ("deleted_total","deleted_through","events","used_bytes","free_bytes","last_pass_deleted")})')"
+    kill -TERM "$ROFF_PID" "$RON_PID" 2>/dev/null || true
+    wait "$ROFF_PID" "$RON_PID" 2>/dev/null || true
 fi
 
 # --- Transports -------------------------------------------------------------------------------------------------------

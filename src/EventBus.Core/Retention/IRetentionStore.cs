@@ -10,8 +10,9 @@ namespace EventBus.Core.Retention;
 /// do the same with one <c>DELETE … WHERE id IN (SELECT … ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED) RETURNING id</c>):
 /// <list type="bullet">
 /// <item>An event is <b>kept</b> whatever the rules say while (a) it is the newest event (ids must never be reused:
-/// deleting the top row would let the next insert take its id), (b) a webhook delivery of it is still pending
-/// (<c>webhook_deliveries.status = 0</c>; delivered, dead-lettered and cancelled ones do not hold it), or (c) it is a
+/// deleting the top row would let the next insert take its id), (b) a webhook delivery of it is still pending or
+/// is a dead letter (<c>webhook_deliveries.status IN (0, 2)</c>: <c>redeliver</c> must be able to replay it; the delivery
+/// log prunes dead letters after <c>EventBus:Webhooks:DeliveryRetention</c>, and then the event may go), or (c) it is a
 /// direct message (<c>session:&lt;id&gt;</c>) to a live session whose saved cursor has not passed it (unread).</item>
 /// <item><see cref="DeleteAsync"/> removes up to <c>limit</c> of the oldest (lowest id) events that match the
 /// selection and are not kept, with their per-event rows (the trace), in one short transaction, and in the same

@@ -71,7 +71,7 @@ public sealed class SqliteBackup(string databasePath, TimeProvider? time = null)
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
         using var exclusive = DatabaseLock.TryHoldExclusive(_path) ?? throw new StoreMaintenanceException(
             $"{_path} is in use (a running server, or another eventbus command, has it open): stop the server first " +
-            "(eventbus service stop, or systemctl --user stop eventbus), then restore.");
+            "(systemctl --user stop eventbus; on macOS launchctl bootout gui/$(id -u)/dev.eventbus.server), then restore.");
         string? keptAs = null;
         if (File.Exists(_path))
         {

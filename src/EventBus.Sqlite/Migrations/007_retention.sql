@@ -7,5 +7,6 @@ CREATE TABLE retention_state (
 );
 INSERT INTO retention_state (id, deleted_through, deleted_total) VALUES (1, 0, 0);
 
--- Retention keeps an event while a delivery of it is pending: this finds one without scanning the outbox.
-CREATE INDEX ix_deliveries_pending_event ON webhook_deliveries (event_id) WHERE status = 0;
+-- Retention keeps an event while a delivery of it is pending or a dead letter (redeliver must find it): this finds
+-- one without scanning the outbox.
+CREATE INDEX ix_deliveries_event ON webhook_deliveries (event_id, status);

@@ -14,10 +14,11 @@ namespace EventBus.Sqlite.Retention;
 /// </summary>
 public sealed class SqliteRetentionStore : IRetentionStore
 {
-    // An event is kept while a delivery of it is pending, or while it is a DM its live recipient has not read yet.
+    // An event is kept while a delivery of it is pending (0) or a dead letter (2: redeliver replays it until the delivery
+    // log prunes it), or while it is a DM its live recipient has not read yet.
     private const string Kept =
         """
-        (EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 0)
+        (EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status IN (0, 2))
          OR (e.channel GLOB 'session:*' AND EXISTS (SELECT 1 FROM sessions s
              WHERE s.session_id = substr(e.channel, 9) AND s.deleted_at_ms IS NULL AND COALESCE(s.cursor, 0) < e.id)))
         """;

@@ -24,7 +24,7 @@ public sealed class RetentionTests : IAsyncLifetime
     [
         AllowPrivate, "--EventBus:SessionTtl=30.00:00:00",
         "--EventBus:Retention:Rules:0:Channel=mqtt:#", "--EventBus:Retention:Rules:0:MaxAge=1.00:00:00",
-        "--EventBus:Retention:Rules:1:Channel=hooks", "--EventBus:Retention:Rules:1:MaxAge=1.00:00:00",
+        "--EventBus:Retention:Rules:1:Channel=hooks:#", "--EventBus:Retention:Rules:1:MaxAge=1.00:00:00",
         "--EventBus:Retention:Rules:2:Channel=session:*", "--EventBus:Retention:Rules:2:MaxAge=1.00:00:00",
     ];
 
@@ -55,8 +55,9 @@ public sealed class RetentionTests : IAsyncLifetime
     {
         var reader = (await _client.CallAsync("register_session", new { name = "reader", machine = "m1", client_id = "r" })).Str("session_id");
         var otherReader = (await _client.CallAsync("register_session", new { name = "done", machine = "m1", client_id = "d" })).Str("session_id");
-        _receiver.Respond = (_, _) => new ReceiverAnswer(503);
-        await _client.CallAsync("register_webhook", new { url = _receiver.Url(), channel = "hooks" });
+        _receiver.Respond = (r, _) => new ReceiverAnswer(r.Path == "/reject" ? 400 : 503);
+        await _client.CallAsync("register_webhook", new { url = _receiver.Url(), channel = "hooks:slow" });
+        await _client.CallAsync("register_webhook", new { url = _receiver.Url("/reject"), channel = "hooks:refused" });
 
         var old = new List<long>();
         for (var i = 0; i < 5; i++)
@@ -64,12 +65,14 @@ public sealed class RetentionTests : IAsyncLifetime
             old.Add((await PublishAsync("mqtt:sensors:a")).GetProperty("event_id").GetInt64());
         }
 
-        var pending = (await PublishAsync("hooks", "build")).GetProperty("event_id").GetInt64();
+        var pending = (await PublishAsync("hooks:slow", "build")).GetProperty("event_id").GetInt64();
+        var deadLetter = (await PublishAsync("hooks:refused", "build")).GetProperty("event_id").GetInt64();
         var unreadDm = (await PublishAsync($"session:{reader}", "question")).GetProperty("event_id").GetInt64();
         var readDm = (await PublishAsync($"session:{otherReader}", "answer")).GetProperty("event_id").GetInt64();
         await _client.CallAsync("get_events", new { session_id = otherReader, resume = true }); // reads its DM
         var broadcast = (await PublishAsync("all", "note")).GetProperty("event_id").GetInt64();
-        await _receiver.WaitForAsync(1); // the delivery was tried, refused, and stays pending
+        await _receiver.WaitForAsync(1, "/hook"); // tried, answered 503: pending
+        await _receiver.WaitForAsync(1, "/reject"); // answered 400: a dead letter at once
 
         _host.Time!.Advance(TimeSpan.FromDays(2));
         var fresh = (await PublishAsync("mqtt:sensors:a")).GetProperty("event_id").GetInt64();
@@ -78,7 +81,12 @@ public sealed class RetentionTests : IAsyncLifetime
         var all = await _client.CallAsync("get_events", new { cursor = "0", order = "asc", limit = 500 });
         var ids = all.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("id").GetInt64()).ToList();
         ids.Should().NotContain(old, "mqtt:# keeps one day").And.NotContain(readDm, "a DM its recipient read follows its rule");
-        ids.Should().Contain([pending, unreadDm, broadcast, fresh], "a pending delivery, an unread DM, the default rule's 90 days, a new event");
+        ids.Should().Contain([pending, deadLetter, unreadDm, broadcast, fresh],
+            "a pending delivery, a dead letter, an unread DM, the default rule's 90 days, a new event");
+        var failed = (await _client.CallAsync("list_deliveries", new { status = "failed" })).GetProperty("deliveries")[0];
+        failed.GetProperty("event_id").GetInt64().Should().Be(deadLetter);
+        (await _client.CallAsync("redeliver", new { delivery_id = failed.Str("delivery_id") }))
+            .GetProperty("success").GetBoolean().Should().BeTrue("a dead letter stays replayable");
         all.GetProperty("truncated").GetBoolean().Should().BeTrue();
         var first = long.Parse(all.Str("first_available_cursor"), System.Globalization.CultureInfo.InvariantCulture);
         first.Should().Be(readDm, "the highest id deleted is the low-water mark");
@@ -98,10 +106,10 @@ public sealed class RetentionTests : IAsyncLifetime
         retention.GetProperty("deleted_total").GetInt64().Should().Be(6);
         retention.GetProperty("oldest_event_id").GetInt64().Should().Be(ids.Min());
         var rules = retention.GetProperty("rules").EnumerateArray().ToDictionary(r => r.Str("channel"));
-        rules.Keys.Should().Equal("mqtt:#", "hooks", "session:*", "default");
+        rules.Keys.Should().Equal("mqtt:#", "hooks:#", "session:*", "default");
         rules["mqtt:#"].GetProperty("events").GetInt64().Should().Be(1);
         rules["mqtt:#"].Str("max_age").Should().Be("1.00:00:00");
-        rules["hooks"].GetProperty("events").GetInt64().Should().Be(1);
+        rules["hooks:#"].GetProperty("events").GetInt64().Should().Be(2);
         rules["default"].Str("max_age").Should().Be("90.00:00:00");
         rules["default"].GetProperty("bytes").GetInt64().Should().BePositive();
         (await _host.GetJsonAsync("/api/v1/health")).GetProperty("retention").GetProperty("deleted_through").GetInt64().Should().Be(readDm);

@@ -63,6 +63,8 @@ internal static class ImportCommand
             }
 
             await run.Out.WriteLineAsync("Webhooks are not copied: register them again (eventbus webhook register).");
+            await run.Out.WriteLineAsync(
+                "Retention keeps 90 days by default: to keep older events, start the server with --EventBus:Retention:DefaultMaxAge=0 (forever) or a longer age.");
             return CliApp.Ok;
         });
         return command;

@@ -47,9 +47,17 @@ internal sealed partial class RetentionService(
         }
         else
         {
-            var mark = await store.GetMarkAsync(cancellationToken);
-            Advance(mark);
-            _status = new RetentionStatus(options.Value.Enabled, mark.DeletedThrough, mark.DeletedTotal);
+            try
+            {
+                var mark = await store.GetMarkAsync(cancellationToken);
+                Advance(mark);
+                _status = new RetentionStatus(options.Value.Enabled, mark.DeletedThrough, mark.DeletedTotal);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Unreadable just now (a lock held elsewhere): the first pass loads it; until then reads are not flagged.
+                LogFailed(logger, ex);
+            }
         }
 
         await base.StartAsync(cancellationToken);

@@ -77,12 +77,28 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
         return new RequestScope(this);
     }
 
+    /// <summary>Raised after a GET stream is attached or detached.</summary>
+    public Core.Events.ChangeSignal StreamChanged { get; } = new();
+
     /// <summary>Attaches a GET stream; false if one is already open.</summary>
-    public bool TryAttach(SessionEventStream stream) => Interlocked.CompareExchange(ref _stream, stream, null) is null;
+    public bool TryAttach(SessionEventStream stream)
+    {
+        var attached = Interlocked.CompareExchange(ref _stream, stream, null) is null;
+        if (attached)
+        {
+            StreamChanged.Notify();
+        }
+
+        return attached;
+    }
 
     public void Detach(SessionEventStream stream)
     {
-        Interlocked.CompareExchange(ref _stream, null, stream);
+        if (Interlocked.CompareExchange(ref _stream, null, stream) == stream)
+        {
+            StreamChanged.Notify();
+        }
+
         Touch();
     }
 

@@ -195,7 +195,8 @@ public sealed class LimitsTests
 
         // Closing the REST stream gives its place back once the server sees the client go.
         rest.Dispose();
-        await Waiting.UntilAsync(() => Task.FromResult(host.Service<CallerLimits>().Held("ip:127.0.0.1").Streams == 1));
+        var limits = host.Service<CallerLimits>();
+        await Waiting.UntilAsync(limits.StreamsChanged, () => limits.Held("ip:127.0.0.1").Streams == 1);
         using var reopened = await OpenMcpStreamAsync(host, other);
         reopened.StatusCode.Should().Be(HttpStatusCode.OK);
     }

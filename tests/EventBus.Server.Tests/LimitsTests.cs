@@ -162,8 +162,12 @@ public sealed class LimitsTests
     public async Task SessionCap_PlaceIsFreedWhenAnIdleSessionIsPruned()
     {
         await using var host = await StartAsync("--EventBus:Limits:MaxSessionsPerCaller=1");
-        await host.InitializeAsync();
+        var id = await host.InitializeAsync();
 
+        // The server may still be finishing the initialize request after its answer went out: the clock moves once it
+        // has (a request ending later would count as activity after the move, and the session would not be idle).
+        host.Service<Mcp.McpSessionStore>().TryGet(id, out var session).Should().BeTrue();
+        await Waiting.UntilAsync(session.RequestsChanged, () => session.ActiveRequests == 0);
         host.Time!.Advance(TimeSpan.FromHours(3));
         await host.Service<Mcp.McpSessionStore>().PruneIdleAsync();
 

@@ -77,6 +77,12 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
         return new RequestScope(this);
     }
 
+    /// <summary>Requests in flight (the session is not idle while one runs).</summary>
+    public int ActiveRequests => Volatile.Read(ref _activeRequests);
+
+    /// <summary>Raised after a request ends.</summary>
+    public Core.Events.ChangeSignal RequestsChanged { get; } = new();
+
     /// <summary>Raised after a GET stream is attached or detached.</summary>
     public Core.Events.ChangeSignal StreamChanged { get; } = new();
 
@@ -136,8 +142,10 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
     {
         public void Dispose()
         {
-            Interlocked.Decrement(ref session._activeRequests);
+            // Touched before the count drops, so whoever sees no request in flight also sees when the last one ended.
             session.Touch();
+            Interlocked.Decrement(ref session._activeRequests);
+            session.RequestsChanged.Notify();
         }
     }
 }

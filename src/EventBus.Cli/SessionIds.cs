@@ -57,22 +57,22 @@ internal static class SessionIds
         }
 
         string? byDisplay = null, byClientHere = null, byClientElsewhere = null;
-        foreach (var s in sessions.EnumerateArray())
+        foreach (var s in Reply.Read(sessions, CliJson.Default.ListSessionReply))
         {
-            var id = Str(s, "session_id");
+            var id = s.SessionId;
             if (!isClientId && id == value)
             {
                 return id;
             }
 
-            if (!isClientId && Str(s, "display_id") == value)
+            if (!isClientId && s.DisplayId == value)
             {
                 byDisplay ??= id;
             }
 
-            if (Str(s, "client_id") == value)
+            if (s.ClientId == value)
             {
-                if (Str(s, "machine") == context.MachineName)
+                if (s.Machine == context.MachineName)
                 {
                     byClientHere ??= id;
                 }
@@ -85,7 +85,4 @@ internal static class SessionIds
 
         return byDisplay ?? byClientHere ?? byClientElsewhere ?? value;
     }
-
-    private static string? Str(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 }

@@ -47,6 +47,9 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     /// <summary>The database file, as a full path.</summary>
     public string FilePath => Path.GetFullPath(_options.Path);
 
+    /// <summary>Raised after a write fault is recorded and after it clears.</summary>
+    public Core.Events.ChangeSignal FaultChanged => _faults.Changed;
+
     /// <summary>Opens the file (creating it), applies pending migrations and starts the writer. Once; later calls return at once.</summary>
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {

@@ -60,8 +60,15 @@ internal sealed class SqliteFaults(string path, TimeSpan busyTimeout)
         };
     }
 
+    /// <summary>Raised after a fault is recorded and after it clears (so /health's answer changed).</summary>
+    public Core.Events.ChangeSignal Changed { get; } = new();
+
     /// <summary>Records <paramref name="fault"/> as the reason writes fail now.</summary>
-    public void Record(StoreUnavailableException fault) => _current = fault;
+    public void Record(StoreUnavailableException fault)
+    {
+        _current = fault;
+        Changed.Notify();
+    }
 
     /// <summary>A write committed: the store is writable again.</summary>
     public void Clear()
@@ -70,6 +77,7 @@ internal sealed class SqliteFaults(string path, TimeSpan busyTimeout)
         if (_current is not null)
         {
             _current = null;
+            Changed.Notify();
         }
     }
 

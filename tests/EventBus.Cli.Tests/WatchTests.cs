@@ -99,8 +99,12 @@ public sealed class WatchTests(BusFixture fixture) : IClassFixture<BusFixture>
         await PublishAsync(channel, "second");
         var fifo = Path.Combine(fixture.Bus.Directory, BusFixture.Unique("events") + ".fifo");
 
+        // The watch makes the FIFO itself: the directory tells when it appears.
+        using var directory = new FileSystemWatcher(fixture.Bus.Directory, Path.GetFileName(fifo)) { EnableRaisingEvents = true };
+        var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        directory.Created += (_, _) => created.TrySetResult();
         var watch = Cli().RunAsync(["watch", "--channel", channel, "--cursor", (first - 1).ToString(), "--count", "2", "--json", "--fifo", fifo], stdin: null);
-        await Waiting.UntilAsync(() => Task.FromResult(File.Exists(fifo) || watch.IsCompleted));
+        await Waiting.ForAsync(Task.WhenAny(created.Task, watch));
         if (watch.IsCompleted)
         {
             Assert.Fail("watch ended before the reader came: " + await watch);

@@ -42,7 +42,7 @@ public sealed class WebhookCommandTests(PrivateWebhooksBusFixture fixture) : ICl
 
         // Nothing listens on port 9: the first attempt fails at once, and the log shows it with its error.
         var text = "";
-        await Waiting.UntilAsync(async () =>
+        await Waiting.UntilAsync(fixture.Bus.Service<EventBus.Server.Webhooks.WebhookDispatcher>().Changed, async () =>
             (text = (await cli.RunAsync("webhook", "deliveries", "--webhook", id)).Out).Contains("attempt 1 at ", StringComparison.Ordinal));
 
         text.Should().MatchRegex(@"attempt 1 at \S+: no response \(.+\)");

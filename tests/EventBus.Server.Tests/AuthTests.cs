@@ -307,10 +307,10 @@ public sealed class AuthTests : IAsyncLifetime
         await using var host = await BusHost.StartAsync(
             true, services => services.AddSingleton<Serilog.Core.ILogEventSink>(logs), "--host", "0.0.0.0", "--insecure-no-auth");
         int Warnings() => logs.Messages.Count(m => m.StartsWith("INSECURE: listening on 0.0.0.0:", StringComparison.Ordinal));
-        await Waiting.UntilAsync(() => Task.FromResult(Warnings() == 1));
+        await Waiting.UntilAsync(logs.Logged, () => Warnings() == 1);
 
         host.Time!.Advance(TimeSpan.FromMinutes(1));
-        await Waiting.UntilAsync(() => Task.FromResult(Warnings() == 2));
+        await Waiting.UntilAsync(logs.Logged, () => Warnings() == 2);
 
         await host.Service<ITokenStore>().CreateTokenAsync(
             new AccessToken(TokenSecrets.NewId(), "ops", TokenSecrets.Hash("ebt_x"), TokenScope.Admin, null, DateTimeOffset.UtcNow, null, null),
@@ -330,11 +330,15 @@ public sealed class AuthTests : IAsyncLifetime
 
         public System.Collections.Concurrent.ConcurrentQueue<string> Messages { get; } = new();
 
+        /// <summary>Raised after each message is captured.</summary>
+        public Core.Events.ChangeSignal Logged { get; } = new();
+
         public void Emit(Serilog.Events.LogEvent logEvent)
         {
             using var text = new StringWriter();
             Text.Format(logEvent, text);
             Messages.Enqueue(text.ToString());
+            Logged.Notify();
         }
     }
 

@@ -162,8 +162,12 @@ public sealed class LimitsTests
     public async Task SessionCap_PlaceIsFreedWhenAnIdleSessionIsPruned()
     {
         await using var host = await StartAsync("--EventBus:Limits:MaxSessionsPerCaller=1");
-        await host.InitializeAsync();
+        var id = await host.InitializeAsync();
 
+        // The server may still be finishing the initialize request after its answer went out: the clock moves once it
+        // has (a request ending later would count as activity after the move, and the session would not be idle).
+        host.Service<Mcp.McpSessionStore>().TryGet(id, out var session).Should().BeTrue();
+        await Waiting.UntilAsync(session.RequestsChanged, () => session.ActiveRequests == 0);
         host.Time!.Advance(TimeSpan.FromHours(3));
         await host.Service<Mcp.McpSessionStore>().PruneIdleAsync();
 
@@ -195,7 +199,8 @@ public sealed class LimitsTests
 
         // Closing the REST stream gives its place back once the server sees the client go.
         rest.Dispose();
-        await Waiting.UntilAsync(() => Task.FromResult(host.Service<CallerLimits>().Held("ip:127.0.0.1").Streams == 1));
+        var limits = host.Service<CallerLimits>();
+        await Waiting.UntilAsync(limits.StreamsChanged, () => limits.Held("ip:127.0.0.1").Streams == 1);
         using var reopened = await OpenMcpStreamAsync(host, other);
         reopened.StatusCode.Should().Be(HttpStatusCode.OK);
     }

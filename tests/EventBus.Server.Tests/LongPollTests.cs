@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using EventBus.Core.Bus;
 using EventBus.Server.Tests.Support;
 using ModelContextProtocol.Client;
 
@@ -42,13 +43,12 @@ public sealed class LongPollTests : IAsyncLifetime
         var tip = (await _reader.CallAsync("get_events", new { limit = 1 })).Str("next_cursor");
         var poll = _reader.CallAsync("get_events", new { cursor = tip, wait_seconds = 30 });
 
-        await Waiting.UntilAsync(() =>
-        {
-            _host.Time!.Advance(TimeSpan.FromSeconds(31));
-            return Task.FromResult(poll.IsCompleted);
-        });
+        // Once the poll waits (its deadline set by the clock), moving the clock past the deadline ends it.
+        var bus = _host.Service<BusService>();
+        await Waiting.UntilAsync(bus.LongPollsChanged, () => bus.LongPollsWaiting == 1);
+        _host.Time!.Advance(TimeSpan.FromSeconds(31));
 
-        var reply = await poll;
+        var reply = await Waiting.ForAsync(poll);
         reply.GetProperty("events").GetArrayLength().Should().Be(0);
         reply.Str("next_cursor").Should().Be(tip);
         reply.GetProperty("has_more").GetBoolean().Should().BeFalse();
@@ -69,13 +69,11 @@ public sealed class LongPollTests : IAsyncLifetime
         var sending = _host.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestTimeouts.Token());
 
         // Nothing arrives and the keep-alive interval passes: the response starts streaming with a comment. The clock
-        // moves a keep-alive interval at a time, with a real second between moves for a loaded machine to answer, and
-        // never as far as the 300 s the call waits (which would end it empty).
-        for (var i = 0; i < 18 && !sending.IsCompleted; i++)
-        {
-            _host.Time!.Advance(TimeSpan.FromSeconds(15));
-            await Task.WhenAny(sending, Task.Delay(TimeSpan.FromSeconds(1)));
-        }
+        // moves once the call's keep-alive timer is armed, and never as far as the 300 s the call waits (which would
+        // end it empty).
+        var dispatcher = _host.Service<EventBus.Server.Mcp.McpToolDispatcher>();
+        await Waiting.UntilAsync(dispatcher.LongCallsChanged, () => dispatcher.LongCalls == 1);
+        _host.Time!.Advance(TimeSpan.FromSeconds(15));
 
         using var response = await sending.WaitAsync(TestTimeouts.Default);
         var body = new StreamReader(await response.Content.ReadAsStreamAsync());

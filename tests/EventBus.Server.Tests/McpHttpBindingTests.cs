@@ -262,11 +262,12 @@ public sealed class McpHttpBindingTests : IAsyncLifetime
         }
 
         first.Dispose(); // the client drops its stream; the session lives on
-        await Waiting.UntilAsync(async () =>
+        _host.Service<McpSessionStore>().TryGet(session, out var open).Should().BeTrue();
+        await Waiting.UntilAsync(open.StreamChanged, () => open.Stream is null);
+        using (var reopened = await OpenStreamAsync(session))
         {
-            using var reopened = await OpenStreamAsync(session);
-            return reopened.StatusCode == HttpStatusCode.OK;
-        });
+            reopened.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
 
         using var call = await _host.PostAsync(ToolsCall, session);
         call.StatusCode.Should().Be(HttpStatusCode.OK);

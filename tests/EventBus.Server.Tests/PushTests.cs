@@ -111,21 +111,17 @@ public sealed class PushTests : IAsyncLifetime
         await Publish("note", "two", "session:" + me);
         await Publish("note", "three", "session:" + me);
 
-        HttpResponseMessage? second = null;
-        await Waiting.UntilAsync(async () =>
-        {
-            second?.Dispose();
-            // As MCP clients do on reconnect: Last-Event-ID is the id of the last event the client received.
-            second = await OpenStreamAsync(session, lastEventId: one);
-            return second.StatusCode == HttpStatusCode.OK;
-        });
+        // The server notices the dropped stream and detaches it; only then may the session open another.
+        await StreamAttachedAsync(session, false);
+        // As MCP clients do on reconnect: Last-Event-ID is the id of the last event the client received.
+        using var second = await OpenStreamAsync(session, lastEventId: one);
+        second.StatusCode.Should().Be(HttpStatusCode.OK);
         await Publish("note", "four", "session:" + me);
 
-        (await ReadPushesAsync(second!, 3)).Should().Equal(
+        (await ReadPushesAsync(second, 3)).Should().Equal(
             "note from anonymous on session:" + me + ": two",
             "note from anonymous on session:" + me + ": three",
             "note from anonymous on session:" + me + ": four");
-        second!.Dispose();
     }
 
     [Fact]
@@ -142,8 +138,7 @@ public sealed class PushTests : IAsyncLifetime
         await stuckSocket.ConnectAsync(_host.BaseUri.Host, _host.BaseUri.Port);
         await stuckSocket.SendAsync(System.Text.Encoding.ASCII.GetBytes(
             $"GET /mcp HTTP/1.1\r\nHost: {_host.BaseUri.Authority}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {stuckSession}\r\n\r\n"));
-        var sessions = _host.Service<McpSessionStore>();
-        await Waiting.UntilAsync(() => Task.FromResult(sessions.TryGet(stuckSession, out var open) && open.Stream is not null));
+        var stuckStream = await StreamAttachedAsync(stuckSession, true);
 
         var (client, inbox) = await ConnectListenerAsync();
         var healthy = (await client.CallAsync("register_session", new { name = "healthy", machine = "m" })).Str("session_id");
@@ -163,14 +158,14 @@ public sealed class PushTests : IAsyncLifetime
             (await NextAsync(inbox)).Str("content").Should().Be($"note from anonymous on session:{healthy}: batch {batch}");
         }
 
-        await Waiting.UntilAsync(() => Task.FromResult(!(sessions.TryGet(stuckSession, out var open) && open.Stream is not null)));
+        await StreamAttachedAsync(stuckSession, false);
 
         // The stuck stream is gone; its push cursor kept how far it was really sent (not past what it never got). The
-        // delivery loop saves it as it ends, which may be just after the stream is detached: wait for the save.
+        // delivery loop saves it as it ends, which may be just after the stream is detached: wait for the loop's end.
+        await Waiting.UntilAsync(stuckStream!.Changed, () => !stuckStream.Delivering);
         var store = _host.Service<EventBus.Core.Store.IEventStore>();
-        long cursor = 0;
-        await Waiting.UntilAsync(async () => (await store.GetSessionAsync(stuck, TestTimeouts.Token()))!.PushCursor is { } saved && (cursor = saved) > 0);
-        cursor.Should().BeLessThan(last);
+        var cursor = (await store.GetSessionAsync(stuck, TestTimeouts.Token()))!.PushCursor ?? 0;
+        cursor.Should().BeGreaterThan(0).And.BeLessThan(last);
 
         // Reopened with a reader that reads, the session receives the rest, from its cursor, up to the last DM: a
         // backlog far bigger than the stream's queue, which waits for the reader instead of cutting it off.
@@ -201,9 +196,7 @@ public sealed class PushTests : IAsyncLifetime
         var session = await _host.InitializeAsync();
         var me = await RegisterRawAsync(session, "wedged");
         using var wedged = await RawStreamClient.OpenAsync(_host, "/mcp", "Mcp-Session-Id: " + session);
-        var sessions = _host.Service<McpSessionStore>();
-        SessionEventStream? stream = null;
-        await Waiting.UntilAsync(() => Task.FromResult(sessions.TryGet(session, out var open) && (stream = open.Stream) is not null));
+        var stream = await StreamAttachedAsync(session, true);
         long parsed = 0;
         for (var i = 0; i < 3; i++)
         {
@@ -228,19 +221,14 @@ public sealed class PushTests : IAsyncLifetime
                 .Select(e => e.GetProperty("event_id").GetInt64()));
         }
 
-        await Waiting.UntilAsync(() => Task.FromResult(!(sessions.TryGet(session, out var open) && open.Stream is not null)));
+        await StreamAttachedAsync(session, false);
         stream!.WasCutOff.Should().BeTrue("the reader stopped reading");
 
         // A new stream without Last-Event-ID resumes from the push cursor: every event after the last one the client
         // parsed arrives (a few before it may come again: at least once across a cut-off), up to the last one.
-        HttpResponseMessage? reopened = null;
-        await Waiting.UntilAsync(async () =>
-        {
-            reopened?.Dispose();
-            reopened = await OpenStreamAsync(session);
-            return reopened.StatusCode == HttpStatusCode.OK;
-        });
-        using var reader = new StreamReader(await reopened!.Content.ReadAsStreamAsync());
+        var reopened = await OpenStreamAsync(session);
+        reopened.StatusCode.Should().Be(HttpStatusCode.OK);
+        using var reader = new StreamReader(await reopened.Content.ReadAsStreamAsync());
         var received = new HashSet<long>();
         long? first = null;
         while (!received.Contains(published[^1]))
@@ -305,7 +293,7 @@ public sealed class PushTests : IAsyncLifetime
         using var stop = new CancellationTokenSource();
         var pump = stream.PumpAsync(body, time, TimeSpan.FromMinutes(1), stall, stop.Token);
         (await waiting.WaitAsync(TestTimeouts.Default)).Should().BeTrue();
-        await Waiting.UntilAsync(() => Task.FromResult(stream.DeliveredThrough == 17));
+        await Waiting.UntilAsync(stream.Changed, () => stream.DeliveredThrough == 17);
         stream.WasCutOff.Should().BeFalse();
         await stop.CancelAsync();
         await FluentActions.Awaiting(() => pump).Should().ThrowAsync<OperationCanceledException>();
@@ -336,7 +324,7 @@ public sealed class PushTests : IAsyncLifetime
         for (var id = 1; id <= 5; id++)
         {
             (await stream.EnqueueAsync(new byte[40], id, stall, time, CancellationToken.None)).Should().BeTrue();
-            await Waiting.UntilAsync(() => Task.FromResult(stream.DeliveredThrough == id));
+            await Waiting.UntilAsync(stream.Changed, () => stream.DeliveredThrough == id);
         }
 
         // 200 bytes flushed: frames 1 and 2 are followed by 100 more; 3 to 5 may still sit unread in socket buffers.
@@ -358,7 +346,7 @@ public sealed class PushTests : IAsyncLifetime
         var clean = new SessionEventStream(16, () => { }) { ResendBytes = 100 };
         var cleanPump = clean.PumpAsync(new GatedStream(), time, TimeSpan.FromMinutes(10), stall, leave.Token);
         (await clean.EnqueueAsync(new byte[40], 1, stall, time, CancellationToken.None)).Should().BeTrue();
-        await Waiting.UntilAsync(() => Task.FromResult(clean.DeliveredThrough == 1));
+        await Waiting.UntilAsync(clean.Changed, () => clean.DeliveredThrough == 1);
         clean.SentThrough(scanned: 9).Should().Be(0, "a live stream may still be cut");
         await leave.CancelAsync();
         await FluentActions.Awaiting(() => cleanPump).Should().ThrowAsync<OperationCanceledException>();
@@ -443,6 +431,14 @@ public sealed class PushTests : IAsyncLifetime
             session);
         var result = (await BusHost.FirstDataAsync(response)).GetProperty("result").GetProperty("structuredContent").GetProperty("result");
         return result.Str("session_id");
+    }
+
+    /// <summary>Waits until the MCP session has a GET stream attached (or none), and returns it.</summary>
+    private async Task<SessionEventStream?> StreamAttachedAsync(string session, bool attached)
+    {
+        _host.Service<McpSessionStore>().TryGet(session, out var open).Should().BeTrue();
+        await Waiting.UntilAsync(open.StreamChanged, () => open.Stream is not null == attached);
+        return open.Stream;
     }
 
     private async Task<HttpResponseMessage> OpenStreamAsync(string session, long? lastEventId = null)

@@ -94,7 +94,7 @@ internal sealed partial class ChannelTools(BusClient client, ChannelPump pump, C
     {
         var tools = await BusToolsAsync(cancellationToken);
         var takesSession = tools?.FirstOrDefault(t => t.Name == name) is { } tool &&
-            tool.InputSchema.TryGetProperty("properties", out var properties) && properties.TryGetProperty("session_id", out _);
+            tool.InputSchema.Deserialize(CliJson.Default.ToolInputSchema)?.Properties?.ContainsKey("session_id") == true;
         // Every call acts as the channel's session unless it names another (unregister by client_id names its own).
         if (takesSession && !arguments.ContainsKey("session_id") && !(name == "unregister_session" && arguments.ContainsKey("client_id")) &&
             !Unsafe.Contains(name) && await SessionAsync(cancellationToken) is { } session)
@@ -196,9 +196,8 @@ internal sealed partial class ChannelTools(BusClient client, ChannelPump pump, C
             "ack_events", new JsonObject { ["session_id"] = session.SessionId, ["cursor"] = Core.Events.Cursor.Format(original.Id) }, settings.CallTimeout, cancellationToken);
         var result = JsonNode.Parse(published.GetRawText())!.AsObject();
         result["in_reply_to"] = Core.Events.Cursor.Format(original.Id);
-        result["read_through"] = ack.TryGetProperty("success", out var ok) && ok.ValueKind == JsonValueKind.True
-            ? Core.Events.Cursor.Format(original.Id)
-            : ack.TryGetProperty("cursor", out var saved) ? saved.GetString() : null;
+        var acked = Client.Reply.Read(ack, CliJson.Default.AckReply);
+        result["read_through"] = acked.Success ? Core.Events.Cursor.Format(original.Id) : acked.Cursor;
         return Result(result);
     }
 

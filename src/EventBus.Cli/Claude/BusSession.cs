@@ -28,7 +28,7 @@ internal sealed record BusSession(string SessionId, string DisplayId, string Nam
             throw new BusCallException($"register_session: {error}", "register_session");
         }
 
-        var reply = Reply.Read<RegisterReply>(result);
+        var reply = Reply.Read(result, CliJson.Default.RegisterReply);
         _ = long.TryParse(reply.Cursor, out var cursor);
         return new BusSession(reply.SessionId, reply.DisplayId, reply.Name, reply.Machine, reply.Repo, cursor, reply.Resumed);
     }
@@ -47,7 +47,7 @@ internal sealed record BusSession(string SessionId, string DisplayId, string Nam
         var sessions = await client.CallToolAsync("list_sessions", null, timeout, cancellationToken);
         if (sessions.ValueKind == JsonValueKind.Array)
         {
-            foreach (var session in Reply.Read<List<SessionReply>>(sessions))
+            foreach (var session in Reply.Read(sessions, CliJson.Default.ListSessionReply))
             {
                 names[session.SessionId] = session.DisplayId;
             }

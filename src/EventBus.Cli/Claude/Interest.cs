@@ -31,7 +31,7 @@ internal sealed class Interest(string sessionId, string repo, string machine, IR
         }
 
         var list = new List<(ChannelPattern, SignalLevel)>();
-        foreach (var item in Reply.Read<SubscriptionsReply>(result).Subscriptions ?? [])
+        foreach (var item in Reply.Read(result, CliJson.Default.SubscriptionsReply).Subscriptions ?? [])
         {
             // The implicit one is the direct channel: always pushed anyway.
             if (!item.Implicit && item.Channel is { } pattern && SignalLevels.TryParse(item.MinLevel, out var min))
@@ -58,7 +58,7 @@ internal sealed class Interest(string sessionId, string repo, string machine, IR
 /// <summary>Events as the tools and the stream send them (<c>get_events</c>' event objects), read back into Core's type.</summary>
 internal static class EventJson
 {
-    public static BusEvent ToBusEvent(JsonElement e) => ToBusEvent(Reply.Read<EventReply>(e));
+    public static BusEvent ToBusEvent(JsonElement e) => ToBusEvent(Reply.Read(e, CliJson.Default.EventReply));
 
     public static BusEvent ToBusEvent(EventReply e)
     {
@@ -69,10 +69,9 @@ internal static class EventJson
 
     public static IReadOnlyList<BusEvent> Events(JsonElement getEventsResult) =>
         getEventsResult.ValueKind == JsonValueKind.Object && EventJson.Error(getEventsResult) is null
-            ? [.. (Reply.Read<EventsReply>(getEventsResult).Events ?? []).Select(ToBusEvent).OrderBy(e => e.Id)]
+            ? [.. (Reply.Read(getEventsResult, CliJson.Default.EventsReply).Events ?? []).Select(ToBusEvent).OrderBy(e => e.Id)]
             : [];
 
     /// <summary>The <c>error</c> of a result object, if it carries one.</summary>
-    public static string? Error(JsonElement result) =>
-        result.ValueKind == JsonValueKind.Object && result.TryGetProperty("error", out var error) ? error.ToString() : null;
+    public static string? Error(JsonElement result) => Reply.ErrorOf(result);
 }

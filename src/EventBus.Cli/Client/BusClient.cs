@@ -53,15 +53,12 @@ public sealed class BusClient : IDisposable
         string tool, JsonObject? arguments = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var message = await SendAsync("tools/call", new JsonObject { ["name"] = tool, ["arguments"] = arguments ?? [] }, timeout, cancellationToken);
-        if (!message.TryGetProperty("result", out var result))
+        var raw = message.Result ?? throw new BusCallException($"{tool}: the bus sent no result.", tool);
+        var result = ReadEnvelope(raw, CliJson.Default.ToolCallResult, tool);
+        var value = ResultValue(raw, result);
+        if (result.IsError == true)
         {
-            throw new BusCallException($"{tool}: the bus sent no result.", tool);
-        }
-
-        var value = ResultValue(result);
-        if (result.TryGetProperty("isError", out var isError) && isError.ValueKind == JsonValueKind.True)
-        {
-            var text = value.ValueKind == JsonValueKind.Object && value.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String
+            var text = value.ValueKind == JsonValueKind.Object && Reply.Read(value, CliJson.Default.SuccessReply).Error is { ValueKind: JsonValueKind.String } e
                 ? e.GetString()!
                 : FirstText(result) ?? "the tool failed";
             throw new BusCallException(text, tool);
@@ -74,7 +71,7 @@ public sealed class BusClient : IDisposable
     public async Task<JsonElement> RequestAsync(string method, JsonObject? parameters = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var message = await SendAsync(method, parameters, timeout, cancellationToken);
-        return message.TryGetProperty("result", out var result) ? result : throw new BusCallException($"{method}: the bus sent no result.");
+        return message.Result ?? throw new BusCallException($"{method}: the bus sent no result.");
     }
 
     /// <summary>Reads <c>GET /health</c>.</summary>
@@ -132,7 +129,7 @@ public sealed class BusClient : IDisposable
         return false;
     }
 
-    private async Task<JsonElement> SendAsync(string method, JsonObject? parameters, TimeSpan? timeout, CancellationToken cancellationToken)
+    private async Task<JsonRpcReply> SendAsync(string method, JsonObject? parameters, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var id = Interlocked.Increment(ref _nextId);
         var body = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id, ["method"] = method };
@@ -151,11 +148,11 @@ public sealed class BusClient : IDisposable
             throw new BusCallException($"{method}: the bus at {Endpoint.McpUrl} answered HTTP {status}: {Excerpt(ErrorText(text))}");
         }
 
-        var message = ParseMessage(text) ?? throw new BusCallException($"{method}: the bus at {Endpoint.McpUrl} sent no JSON-RPC message: {Excerpt(text)}");
-        if (message.TryGetProperty("error", out var error))
+        var element = ParseMessage(text) ?? throw new BusCallException($"{method}: the bus at {Endpoint.McpUrl} sent no JSON-RPC message: {Excerpt(text)}");
+        var message = ReadEnvelope(element, CliJson.Default.JsonRpcReply, method);
+        if (message.Error is { } error)
         {
-            var detail = error.TryGetProperty("message", out var m) ? m.GetString() : error.GetRawText();
-            throw new BusCallException(detail ?? "JSON-RPC error");
+            throw new BusCallException(error.Message ?? "JSON-RPC error");
         }
 
         return message;
@@ -218,10 +215,10 @@ public sealed class BusClient : IDisposable
         return data.Length == 0 ? null : JsonDocument.Parse(data.ToString()).RootElement.Clone();
     }
 
-    private static JsonElement ResultValue(JsonElement result)
+    /// <summary>The tool's result: <c>structuredContent.result</c>, else the JSON in the first text block.</summary>
+    private static JsonElement ResultValue(JsonElement raw, ToolCallResult result)
     {
-        if (result.TryGetProperty("structuredContent", out var structured) && structured.ValueKind == JsonValueKind.Object &&
-            structured.TryGetProperty("result", out var value))
+        if (result.StructuredContent?.Result is { } value)
         {
             return value.Clone();
         }
@@ -234,34 +231,39 @@ public sealed class BusClient : IDisposable
             }
             catch (JsonException)
             {
-                return JsonSerializer.SerializeToElement(text);
+                return JsonSerializer.SerializeToElement(text, CliJson.Default.String);
             }
         }
 
-        return result.Clone();
+        return raw.Clone();
     }
 
-    private static string? FirstText(JsonElement result) =>
-        result.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array && content.GetArrayLength() > 0 &&
-        content[0].TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
-            ? text.GetString()
-            : null;
+    private static string? FirstText(ToolCallResult result) => result.Content is [{ Text: { } text }, ..] ? text : null;
+
+    /// <summary>Reads the JSON-RPC envelope; one that is not what MCP sends is a clear error, not a crash.</summary>
+    private T ReadEnvelope<T>(JsonElement element, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, string method)
+    {
+        try
+        {
+            return element.Deserialize(type) ?? throw new JsonException("it is null");
+        }
+        catch (JsonException ex)
+        {
+            throw new BusCallException($"{method}: the bus at {Endpoint.McpUrl} sent a JSON-RPC message this CLI cannot read ({ex.Message}): {Excerpt(element.GetRawText())}");
+        }
+    }
 
     /// <summary>The <c>detail</c> of a problem-details body, else the body.</summary>
     private static string ErrorText(string body)
     {
         try
         {
-            using var doc = JsonDocument.Parse(body);
-            if (doc.RootElement.ValueKind == JsonValueKind.Object)
+            if (body.TrimStart().StartsWith('{') && JsonSerializer.Deserialize(body, CliJson.Default.ProblemBody) is { } problem &&
+                (problem.Detail ?? problem.Error ?? problem.Message ?? problem.Title) is { } v)
             {
-                foreach (var key in (string[])["detail", "error", "message", "title"])
-                {
-                    if (doc.RootElement.TryGetProperty(key, out var v))
-                    {
-                        return v.ValueKind == JsonValueKind.String ? v.GetString()! : v.TryGetProperty("message", out var m) ? m.ToString() : v.GetRawText();
-                    }
-                }
+                return v.ValueKind == JsonValueKind.String ? v.GetString()!
+                    : v.ValueKind == JsonValueKind.Object && JsonSerializer.Deserialize(v, CliJson.Default.ProblemBody)?.Message is { } m ? m.ToString()
+                    : v.GetRawText();
             }
         }
         catch (JsonException)
@@ -272,11 +274,7 @@ public sealed class BusClient : IDisposable
         return body;
     }
 
-    private static string Excerpt(string text)
-    {
-        text = text.Trim().ReplaceLineEndings(" ");
-        return text.Length <= 300 ? text : text[..300] + "…";
-    }
+    private static string Excerpt(string text) => Reply.Excerpt(text);
 
     public void Dispose()
     {

@@ -7,10 +7,13 @@ using System.Threading.Channels;
 
 namespace EventBus.Cli.Client;
 
-/// <summary>One event from <c>GET /api/v1/stream</c>: its id, its type, and the event object (as <c>get_events</c> returns it).</summary>
-public sealed record StreamEvent(long Id, string EventType, JsonElement Event)
+/// <summary>
+/// One event from <c>GET /api/v1/stream</c>: its id, its type, and the event object (as <c>get_events</c> returns it),
+/// as the bus sent it and read into its record.
+/// </summary>
+public sealed record StreamEvent(long Id, string EventType, JsonElement Event, Core.Bus.EventReply Reply)
 {
-    public string Channel => Event.TryGetProperty("channel", out var c) ? c.GetString() ?? "" : "";
+    public string Channel => Reply.Channel ?? "";
 }
 
 /// <summary>What the follower is doing, for people watching stderr.</summary>
@@ -146,9 +149,7 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
     private async Task<long?> ReadTipAsync(CancellationToken cancellationToken)
     {
         var health = await client.GetHealthAsync(cancellationToken);
-        return health.TryGetProperty("store", out var store) && store.TryGetProperty("last_event_id", out var tip) && tip.TryGetInt64(out var id)
-            ? id
-            : null;
+        return Reply.Read(health, CliJson.Default.HealthReply).Store?.LastEventId;
     }
 
     private async Task<StreamConnection> ConnectAsync(string? channel, long? after, CancellationToken cancellationToken)
@@ -212,8 +213,7 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
     {
         try
         {
-            using var doc = JsonDocument.Parse(body);
-            if (doc.RootElement.TryGetProperty("detail", out var detail))
+            if (body.TrimStart().StartsWith('{') && JsonSerializer.Deserialize(body, CliJson.Default.ProblemBody)?.Detail is { } detail)
             {
                 return detail.GetString() ?? body;
             }
@@ -261,16 +261,18 @@ public sealed class EventStreamFollower(BusClient client, TimeProvider? time = n
             }
 
             JsonElement value;
+            Core.Bus.EventReply reply;
             try
             {
                 value = JsonDocument.Parse(item.Data).RootElement.Clone();
+                reply = value.Deserialize(CliJson.Default.EventReply) ?? throw new JsonException("it is null");
             }
             catch (JsonException ex)
             {
-                throw new StreamBrokenException($"event {eventId} is not JSON: {ex.Message}");
+                throw new StreamBrokenException($"event {eventId} is not an event this CLI can read: {ex.Message}");
             }
 
-            return new StreamEvent(eventId, item.EventType, value);
+            return new StreamEvent(eventId, item.EventType, value, reply);
         }
 
         public async ValueTask DisposeAsync()

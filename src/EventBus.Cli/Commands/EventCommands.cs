@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventBus.Cli.Client;
+using EventBus.Core.Bus;
 
 namespace EventBus.Cli.Commands;
 
@@ -88,20 +89,22 @@ internal static class EventCommands
                 return CliApp.Failed;
             }
 
-            var events = result.TryGetProperty("events", out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray().ToList() : [];
-            var nextCursor = SessionCommands.Text(result, "next_cursor");
-            var hasMore = result.TryGetProperty("has_more", out var more) && more.ValueKind == JsonValueKind.True;
+            // Each event read into its record, beside its JSON as the bus sent it (what --json prints).
+            var page = Reply.Read(result, CliJson.Default.EventsReply);
+            var events = page.Events is { } read ? read.Zip(result.GetProperty("events").EnumerateArray()).ToList() : [];
+            var nextCursor = page.NextCursor;
+            var hasMore = page.HasMore;
             if (run.Get(exclude) is { Length: > 0 } excluded)
             {
                 var drop = PublishCommand.SplitList(excluded).ToHashSet(StringComparer.Ordinal);
-                events = [.. events.Where(e => !drop.Contains(SessionCommands.Text(e, "event_type") ?? ""))];
+                events = [.. events.Where(e => !drop.Contains(e.First.EventType ?? ""))];
             }
 
             if (run.Json)
             {
                 run.WriteJson(new JsonObject
                 {
-                    ["events"] = new JsonArray([.. events.Select(e => JsonNode.Parse(e.GetRawText()))]),
+                    ["events"] = new JsonArray([.. events.Select(e => JsonNode.Parse(e.Second.GetRawText()))]),
                     ["next_cursor"] = nextCursor,
                     ["has_more"] = hasMore,
                 });
@@ -113,7 +116,7 @@ internal static class EventCommands
                 await run.Out.WriteLineAsync("No events");
             }
 
-            foreach (var e in events)
+            foreach (var (e, _) in events)
             {
                 await run.Out.WriteAsync(Format(e));
                 await run.Out.WriteLineAsync();
@@ -132,31 +135,31 @@ internal static class EventCommands
     }
 
     /// <summary>The old CLI's text for one event: header, optional title, payload, and a from line.</summary>
-    internal static string Format(JsonElement e)
+    internal static string Format(EventReply e)
     {
         var text = new System.Text.StringBuilder();
-        var header = $"[{SessionCommands.Text(e, "id")}] {SessionCommands.Text(e, "event_type")} ({SessionCommands.Text(e, "channel")})";
-        if (SessionCommands.Text(e, "signal_level") is { Length: > 0 } level)
+        var header = $"[{e.Id.ToString(CultureInfo.InvariantCulture)}] {e.EventType} ({e.Channel})";
+        if (e.SignalLevel is { Length: > 0 } level)
         {
             header += $" [{level}]";
         }
 
         text.Append(header).Append('\n');
-        if (SessionCommands.Text(e, "title") is { Length: > 0 } title)
+        if (e.Title is { Length: > 0 } title)
         {
             text.Append("    title: ").Append(title).Append('\n');
         }
 
-        text.Append("    ").Append(SessionCommands.Text(e, "payload")).Append('\n');
-        var from = $"    from: {SessionCommands.Text(e, "session_id") ?? "None"} at {SessionCommands.Text(e, "timestamp")}";
-        if (SessionCommands.Text(e, "correlation_id") is { Length: > 0 } correlation)
+        text.Append("    ").Append(e.Payload).Append('\n');
+        var from = $"    from: {e.SessionId ?? "None"} at {e.Timestamp}";
+        if (e.CorrelationId is { Length: > 0 } correlation)
         {
             from += $" corr:{correlation}";
         }
 
-        if (e.TryGetProperty("tags", out var tags) && tags.ValueKind == JsonValueKind.Array && tags.GetArrayLength() > 0)
+        if (e.Tags is { Count: > 0 } tags)
         {
-            from += $" tags:{string.Join(',', tags.EnumerateArray().Select(t => t.GetString()))}";
+            from += $" tags:{string.Join(',', tags)}";
         }
 
         text.Append(from).Append('\n');
@@ -187,7 +190,8 @@ internal static class EventCommands
                 }
                 else
                 {
-                    var saved = SessionCommands.Text(result, "cursor");
+                    // A refused ack carries the saved cursor under the reply's own key.
+                    var saved = Reply.Read(result, CliJson.Default.AckReply).Cursor;
                     await run.Error.WriteLineAsync($"Error: {error}" + (saved is null ? "" : $" (saved cursor: {saved})"));
                 }
 
@@ -200,7 +204,8 @@ internal static class EventCommands
             }
             else
             {
-                await run.Out.WriteLineAsync($"Cursor saved: {SessionCommands.Text(result, "previous_cursor") ?? "none"} -> {SessionCommands.Text(result, "cursor")}");
+                var ack = Reply.Read(result, CliJson.Default.AckReply);
+                await run.Out.WriteLineAsync($"Cursor saved: {ack.PreviousCursor ?? "none"} -> {ack.Cursor}");
             }
 
             return CliApp.Ok;
@@ -223,7 +228,7 @@ internal static class EventCommands
             }
 
             var result = await run.CallAsync("notify", arguments);
-            var success = result.TryGetProperty("success", out var s) && s.ValueKind == JsonValueKind.True;
+            var success = Reply.Read(result, CliJson.Default.SuccessReply).Success == true;
             if (run.Json)
             {
                 run.WriteJson(result);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventBus.Cli.Client;
@@ -131,7 +132,8 @@ internal static class PublishCommand
                     }
                     else
                     {
-                        await run.Out.WriteLineAsync($"[{SessionCommands.Text(result, "event_id")}] {SessionCommands.Text(result, "event_type")} ({SessionCommands.Text(result, "channel")})");
+                        var published = Reply.Read(result, CliJson.Default.PublishReply);
+                        await run.Out.WriteLineAsync($"[{published.EventId.ToString(CultureInfo.InvariantCulture)}] {published.EventType} ({published.Channel})");
                     }
                 }
                 catch (BusCallException ex)

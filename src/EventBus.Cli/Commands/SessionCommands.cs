@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using EventBus.Cli.Client;
 
 namespace EventBus.Cli.Commands;
 
@@ -29,9 +30,9 @@ internal static class SessionCommands
 
             var result = await run.CallAsync("register_session", arguments);
             run.WriteResult(result);
-            if (Text(result, "session_id") is { } sessionId)
+            if (Reply.ErrorOf(result) is null && Reply.Read(result, CliJson.Default.RegisterReply) is { SessionId: { } sessionId } registered)
             {
-                var displayId = Text(result, "display_id") ?? sessionId;
+                var displayId = registered.DisplayId ?? sessionId;
                 await run.Error.WriteLineAsync($"\nRegistered as: {displayId}");
                 if (displayId != sessionId)
                 {
@@ -84,35 +85,35 @@ internal static class SessionCommands
                 return CliApp.Ok;
             }
 
-            var count = result.ValueKind == JsonValueKind.Array ? result.GetArrayLength() : 0;
-            if (count == 0)
+            var sessions = Reply.Read(result, CliJson.Default.ListSessionReply);
+            if (sessions.Count == 0)
             {
                 await run.Out.WriteLineAsync("No active sessions");
                 return CliApp.Ok;
             }
 
-            await run.Out.WriteLineAsync($"Active sessions ({count}):\n");
-            foreach (var s in result.EnumerateArray())
+            await run.Out.WriteLineAsync($"Active sessions ({sessions.Count}):\n");
+            foreach (var s in sessions)
             {
-                var id = Text(s, "session_id") ?? "?";
-                var display = Text(s, "display_id") ?? id;
-                await run.Out.WriteLineAsync($"  {display}  {Text(s, "name")}");
-                await run.Out.WriteLineAsync($"    repo: {Text(s, "repo")}, machine: {Text(s, "machine")}");
-                if (Text(s, "client_id") is { Length: > 0 } client)
+                var id = s.SessionId ?? "?";
+                var display = s.DisplayId ?? id;
+                await run.Out.WriteLineAsync($"  {display}  {s.Name}");
+                await run.Out.WriteLineAsync($"    repo: {s.Repo}, machine: {s.Machine}");
+                if (s.ClientId is { Length: > 0 } client)
                 {
                     await run.Out.WriteLineAsync($"    client_id: {client}");
                 }
 
-                var age = s.TryGetProperty("age_seconds", out var a) && a.TryGetDouble(out var seconds) ? (long)seconds : 0;
+                var age = (long)s.AgeSeconds;
                 await run.Out.WriteLineAsync($"    age: {age.ToString(CultureInfo.InvariantCulture)}s");
                 if (id != display)
                 {
                     await run.Out.WriteLineAsync($"    session_id: {(id.Length > 16 ? id[..8] + "…" : id)}");
                 }
 
-                if (s.TryGetProperty("subscribed_channels", out var channels) && channels.ValueKind == JsonValueKind.Array && channels.GetArrayLength() > 0)
+                if (s.SubscribedChannels is { Count: > 0 } channels)
                 {
-                    await run.Out.WriteLineAsync($"    channels: {string.Join(", ", channels.EnumerateArray().Select(c => c.GetString()))}");
+                    await run.Out.WriteLineAsync($"    channels: {string.Join(", ", channels)}");
                 }
 
                 await run.Out.WriteLineAsync();
@@ -135,18 +136,18 @@ internal static class SessionCommands
                 return CliApp.Ok;
             }
 
-            var count = result.ValueKind == JsonValueKind.Array ? result.GetArrayLength() : 0;
-            if (count == 0)
+            var channels = Reply.Read(result, CliJson.Default.ListChannelReply);
+            if (channels.Count == 0)
             {
                 await run.Out.WriteLineAsync("No active channels");
                 return CliApp.Ok;
             }
 
-            await run.Out.WriteLineAsync($"Active channels ({count}):\n");
-            foreach (var ch in result.EnumerateArray())
+            await run.Out.WriteLineAsync($"Active channels ({channels.Count}):\n");
+            foreach (var ch in channels)
             {
-                var subscribers = ch.TryGetProperty("subscribers", out var n) && n.TryGetInt64(out var v) ? v : 0;
-                await run.Out.WriteLineAsync($"  {Text(ch, "channel") ?? "<unknown>"}  ({subscribers} subscriber{(subscribers == 1 ? "" : "s")})");
+                var subscribers = ch.Subscribers;
+                await run.Out.WriteLineAsync($"  {ch.Channel ?? "<unknown>"}  ({subscribers} subscriber{(subscribers == 1 ? "" : "s")})");
             }
 
             await run.Out.WriteLineAsync();
@@ -176,16 +177,5 @@ internal static class SessionCommands
         return CliApp.Ok;
     }
 
-    internal static string? ErrorOf(JsonElement result) =>
-        result.ValueKind == JsonValueKind.Object && result.TryGetProperty("error", out var e) ? (e.ValueKind == JsonValueKind.String ? e.GetString() : e.GetRawText()) : null;
-
-    internal static string? Text(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var v)
-            ? v.ValueKind switch
-            {
-                JsonValueKind.String => v.GetString(),
-                JsonValueKind.Null or JsonValueKind.Undefined => null,
-                _ => v.GetRawText(),
-            }
-            : null;
+    internal static string? ErrorOf(JsonElement result) => Reply.ErrorOf(result);
 }

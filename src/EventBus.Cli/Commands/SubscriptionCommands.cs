@@ -20,7 +20,11 @@ internal static class SubscriptionCommands
             var arguments = new JsonObject { ["channel"] = run.Get(channel), ["session_id"] = await Required(run, sessionId, "subscribe") };
             PublishCommand.Put(arguments, "min_level", run.Get(minLevel));
             var result = await run.CallAsync("subscribe", arguments);
-            return Report(run, result, $"Subscribed to {SessionCommands.Text(result, "channel")} (min level {SessionCommands.Text(result, "min_level")})");
+            return Report(run, result, () =>
+            {
+                var reply = Reply.Read(result, CliJson.Default.SubscriptionReply);
+                return $"Subscribed to {reply.Channel} (min level {reply.MinLevel})";
+            });
         });
         return command;
     }
@@ -34,7 +38,7 @@ internal static class SubscriptionCommands
         {
             var arguments = new JsonObject { ["channel"] = run.Get(channel), ["session_id"] = await Required(run, sessionId, "unsubscribe") };
             var result = await run.CallAsync("unsubscribe", arguments);
-            return Report(run, result, $"Unsubscribed from {SessionCommands.Text(result, "channel")}");
+            return Report(run, result, () => $"Unsubscribed from {Reply.Read(result, CliJson.Default.UnsubscribeReply).Channel}");
         });
         return command;
     }
@@ -51,11 +55,12 @@ internal static class SubscriptionCommands
                 return SessionCommands.ResultOrError(run, result);
             }
 
-            await run.Out.WriteLineAsync($"Subscriptions of {SessionCommands.Text(result, "session_id")}:\n");
-            foreach (var s in result.GetProperty("subscriptions").EnumerateArray())
+            var subscriptions = Reply.Read(result, CliJson.Default.SubscriptionsReply);
+            await run.Out.WriteLineAsync($"Subscriptions of {subscriptions.SessionId}:\n");
+            foreach (var s in subscriptions.Subscriptions ?? [])
             {
-                var implicitNote = s.TryGetProperty("implicit", out var i) && i.ValueKind == JsonValueKind.True ? "  (implicit)" : "";
-                await run.Out.WriteLineAsync($"  {SessionCommands.Text(s, "channel")}  [{SessionCommands.Text(s, "min_level")}]{implicitNote}");
+                var implicitNote = s.Implicit ? "  (implicit)" : "";
+                await run.Out.WriteLineAsync($"  {s.Channel}  [{s.MinLevel}]{implicitNote}");
             }
 
             return CliApp.Ok;
@@ -66,14 +71,14 @@ internal static class SubscriptionCommands
     private static async Task<string> Required(Invocation run, Option<string?> sessionId, string verb) =>
         await run.SessionIdAsync(sessionId) ?? throw new CliUsageException($"{verb} needs --session-id (or $EVENTBUS_SESSION_ID).");
 
-    private static int Report(Invocation run, JsonElement result, string text)
+    private static int Report(Invocation run, JsonElement result, Func<string> text)
     {
         if (SessionCommands.ErrorOf(result) is not null || run.Json)
         {
             return SessionCommands.ResultOrError(run, result);
         }
 
-        run.Out.WriteLine(text);
+        run.Out.WriteLine(text());
         return CliApp.Ok;
     }
 }

@@ -81,12 +81,12 @@ internal static class WatchCommand
                     continue;
                 }
 
-                if (level is { } min && SignalLevels.TryParse(SessionCommands.Text(item.Event, "signal_level"), out var eventLevel) && eventLevel < min)
+                if (level is { } min && SignalLevels.TryParse(item.Reply.SignalLevel, out var eventLevel) && eventLevel < min)
                 {
                     continue;
                 }
 
-                await sink.WriteAsync(item, run.Json ? JsonSerializer.Serialize(item.Event, Invocation.CompactJson) : Line(item.Event), run.CancellationToken);
+                await sink.WriteAsync(item, run.Json ? JsonSerializer.Serialize(item.Event, Invocation.CompactJson) : Line(item.Reply), run.CancellationToken);
                 if (++seen == limit)
                 {
                     break;
@@ -99,12 +99,12 @@ internal static class WatchCommand
     }
 
     /// <summary>One line for one event: <c>[id] type (channel) [level] from: payload</c>, newlines escaped.</summary>
-    internal static string Line(JsonElement e)
+    internal static string Line(Core.Bus.EventReply e)
     {
-        var payload = (SessionCommands.Text(e, "payload") ?? "").Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
-        var title = SessionCommands.Text(e, "title") is { Length: > 0 } t ? $"{t}: " : "";
-        var from = SessionCommands.Text(e, "session_id") is { Length: > 0 } s ? $" <{(s.Length > 16 ? s[..8] : s)}>" : "";
-        return $"[{SessionCommands.Text(e, "id")}] {SessionCommands.Text(e, "event_type")} ({SessionCommands.Text(e, "channel")}) [{SessionCommands.Text(e, "signal_level")}]{from} {title}{payload}";
+        var payload = (e.Payload ?? "").Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+        var title = e.Title is { Length: > 0 } t ? $"{t}: " : "";
+        var from = e.SessionId is { Length: > 0 } s ? $" <{(s.Length > 16 ? s[..8] : s)}>" : "";
+        return $"[{e.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)}] {e.EventType} ({e.Channel}) [{e.SignalLevel}]{from} {title}{payload}";
     }
 
     private static async Task<IEventSink> OpenSinkAsync(Invocation run, string? fifo, string? exec)

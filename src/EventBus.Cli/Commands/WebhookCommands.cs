@@ -1,6 +1,9 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using EventBus.Cli.Client;
+using EventBus.Server.Webhooks;
 
 namespace EventBus.Cli.Commands;
 
@@ -41,7 +44,7 @@ internal static class WebhookCommands
             PublishCommand.Put(arguments, "secret", run.Get(secret));
             var result = await run.CallAsync("register_webhook", arguments);
             var code = SessionCommands.ResultOrError(run, result);
-            if (code == CliApp.Ok && !run.Json && SessionCommands.Text(result, "webhook_id") is { } id)
+            if (code == CliApp.Ok && !run.Json && Reply.Read(result, CliJson.Default.RegisterWebhookReply).WebhookId is { } id)
             {
                 await run.Error.WriteLineAsync($"\nWebhook registered: #{id}");
             }
@@ -63,37 +66,35 @@ internal static class WebhookCommands
                 return SessionCommands.ResultOrError(run, result);
             }
 
-            var count = result.ValueKind == JsonValueKind.Array ? result.GetArrayLength() : 0;
-            if (count == 0)
+            var webhooks = Reply.Read(result, CliJson.Default.ListWebhookReply);
+            if (webhooks.Count == 0)
             {
                 await run.Out.WriteLineAsync("No webhooks registered");
                 return CliApp.Ok;
             }
 
-            await run.Out.WriteLineAsync($"Webhooks ({count}):\n");
-            foreach (var wh in result.EnumerateArray())
+            await run.Out.WriteLineAsync($"Webhooks ({webhooks.Count}):\n");
+            foreach (var wh in webhooks)
             {
-                var active = wh.TryGetProperty("active", out var a) && a.ValueKind == JsonValueKind.True;
-                var secret = wh.TryGetProperty("has_secret", out var s) && s.ValueKind == JsonValueKind.True ? " 🔐" : "";
-                await run.Out.WriteLineAsync($"  [{(active ? "✓" : "✗")}] #{SessionCommands.Text(wh, "webhook_id")}{secret}");
-                await run.Out.WriteLineAsync($"      URL: {SessionCommands.Text(wh, "url")}");
-                if (SessionCommands.Text(wh, "channel") is { Length: > 0 } channel)
+                var secret = wh.HasSecret ? " 🔐" : "";
+                await run.Out.WriteLineAsync($"  [{(wh.Active ? "✓" : "✗")}] #{wh.WebhookId}{secret}");
+                await run.Out.WriteLineAsync($"      URL: {wh.Url}");
+                if (wh.Channel is { Length: > 0 } channel)
                 {
                     await run.Out.WriteLineAsync($"      Channel: {channel}");
                 }
 
-                if (wh.TryGetProperty("event_types", out var types) && types.ValueKind == JsonValueKind.Array && types.GetArrayLength() > 0)
+                if (wh.EventTypes is { Count: > 0 } types)
                 {
-                    await run.Out.WriteLineAsync($"      Events: {string.Join(", ", types.EnumerateArray().Select(t => t.GetString()))}");
+                    await run.Out.WriteLineAsync($"      Events: {string.Join(", ", types)}");
                 }
 
-                await run.Out.WriteLineAsync($"      Created: {SessionCommands.Text(wh, "created_at")}");
-                if (wh.TryGetProperty("oldest_pending_age_seconds", out var age) && age.ValueKind == JsonValueKind.Number
-                    && wh.TryGetProperty("pending_deliveries", out var pending) && pending.ValueKind == JsonValueKind.Number)
+                await run.Out.WriteLineAsync($"      Created: {wh.CreatedAt}");
+                if (wh.OldestPendingAgeSeconds is { } age)
                 {
                     // Only when something waits (the old CLI's lines are unchanged otherwise): a stuck endpoint shows here.
                     await run.Out.WriteLineAsync(
-                        $"      Pending: {pending.GetInt32()} (the oldest waiting {FormattableString.Invariant($"{age.GetDouble():0}")} s)");
+                        $"      Pending: {wh.PendingDeliveries} (the oldest waiting {FormattableString.Invariant($"{age:0}")} s)");
                 }
 
                 await run.Out.WriteLineAsync();
@@ -154,43 +155,36 @@ internal static class WebhookCommands
                 return SessionCommands.ResultOrError(run, result);
             }
 
-            var rows = result.ValueKind == JsonValueKind.Array ? result
-                : result.ValueKind == JsonValueKind.Object && result.TryGetProperty("deliveries", out var d) ? d : default;
-            if (rows.ValueKind != JsonValueKind.Array || rows.GetArrayLength() == 0)
+            // Older servers answered with the bare list.
+            var rows = result.ValueKind == JsonValueKind.Array
+                ? Reply.Read(result, CliJson.Default.ListDeliveryReply)
+                : Reply.Read(result, CliJson.Default.DeliveriesReply).Deliveries ?? [];
+            if (rows.Count == 0)
             {
                 await run.Out.WriteLineAsync("No deliveries");
                 return CliApp.Ok;
             }
 
-            await run.Out.WriteLineAsync($"Deliveries ({rows.GetArrayLength()}):\n");
-            foreach (var row in rows.EnumerateArray())
+            await run.Out.WriteLineAsync($"Deliveries ({rows.Count}):\n");
+            foreach (var row in rows)
             {
-                await run.Out.WriteLineAsync(
-                    $"  #{SessionCommands.Text(row, "delivery_id")}  webhook #{SessionCommands.Text(row, "webhook_id")}  event {SessionCommands.Text(row, "event_id")}  {SessionCommands.Text(row, "status")}");
-                foreach (var (key, value) in row.EnumerateObject().Select(p => (p.Name, p.Value)))
+                await run.Out.WriteLineAsync($"  #{row.DeliveryId}  webhook #{row.WebhookId}  event {row.EventId}  {row.Status}");
+                foreach (var (key, value) in Details(row))
                 {
-                    if (key is "delivery_id" or "webhook_id" or "event_id" or "status" || value.ValueKind is JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array)
+                    if (value is not null)
                     {
-                        continue;
+                        await run.Out.WriteLineAsync($"      {key}: {value}");
                     }
-
-                    await run.Out.WriteLineAsync($"      {key}: {(value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText())}");
                 }
 
                 // Each attempt: when, the receiver's answer (or the error), how long it took.
-                if (row.TryGetProperty("attempt_log", out var attempts) && attempts.ValueKind == JsonValueKind.Array)
+                foreach (var attempt in row.AttemptLog ?? [])
                 {
-                    foreach (var attempt in attempts.EnumerateArray())
-                    {
-                        var answer = attempt.TryGetProperty("status_code", out var code) && code.ValueKind == JsonValueKind.Number
-                            ? $"HTTP {code.GetInt32()}"
-                            : "no response";
-                        var error = SessionCommands.Text(attempt, "error") ?? "";
-                        var took = SessionCommands.Text(attempt, "duration_ms") ?? "";
-                        await run.Out.WriteLineAsync(
-                            $"      attempt {SessionCommands.Text(attempt, "attempt")} at {SessionCommands.Text(attempt, "at")}: {answer}" +
-                            (error.Length > 0 ? $" ({error})" : "") + (took.Length > 0 ? $", {took} ms" : ""));
-                    }
+                    var answer = attempt.StatusCode is { } code ? $"HTTP {code}" : "no response";
+                    var error = attempt.Error ?? "";
+                    var took = attempt.DurationMs.ToString(CultureInfo.InvariantCulture);
+                    await run.Out.WriteLineAsync(
+                        $"      attempt {attempt.Attempt} at {attempt.At}: {answer}" + (error.Length > 0 ? $" ({error})" : "") + $", {took} ms");
                 }
 
                 await run.Out.WriteLineAsync();
@@ -200,6 +194,16 @@ internal static class WebhookCommands
         });
         return command;
     }
+
+    /// <summary>A delivery's other keys, in the order the bus writes them (absent ones are null and not shown).</summary>
+    private static IEnumerable<(string Key, string? Value)> Details(DeliveryReply d) =>
+    [
+        ("event_type", d.EventType), ("channel", d.Channel), ("attempts", Invariant(d.Attempts)), ("created_at", d.CreatedAt),
+        ("next_attempt_at", d.NextAttemptAt), ("last_attempt_at", d.LastAttemptAt), ("last_status_code", Invariant(d.LastStatusCode)),
+        ("last_error", d.LastError), ("delivered_at", d.DeliveredAt),
+    ];
+
+    private static string? Invariant(int? value) => value?.ToString(CultureInfo.InvariantCulture);
 
     private static Command Redeliver(CliContext context)
     {
@@ -216,8 +220,8 @@ internal static class WebhookCommands
     /// <summary>A success line, or "Failed: error" on stderr and exit 1 (the old CLI's unregister output).</summary>
     private static int Outcome(Invocation run, JsonElement result, string text)
     {
-        var success = !(result.ValueKind == JsonValueKind.Object && result.TryGetProperty("success", out var s) && s.ValueKind == JsonValueKind.False)
-            && SessionCommands.ErrorOf(result) is null;
+        var success = !(result.ValueKind == JsonValueKind.Object && Reply.Read(result, CliJson.Default.SuccessReply).Success == false)
+            && Reply.ErrorOf(result) is null;
         if (run.Json)
         {
             run.WriteJson(result);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EventBus.Cli.Client;
 
 namespace EventBus.Cli.Hooks;
 
@@ -32,8 +33,17 @@ internal sealed record HookInput(string? SessionId, string? Cwd, string? HookEve
             throw new FormatException($"the hook input on stdin must be a JSON object, not {root.ValueKind.ToString().ToLowerInvariant()}");
         }
 
-        string? Str(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } s ? s : null;
-        var active = root.TryGetProperty("stop_hook_active", out var a) && a.ValueKind == JsonValueKind.True;
-        return new HookInput(Str("session_id"), Str("cwd"), Str("hook_event_name"), Str("source"), active);
+        HookStdin input;
+        try
+        {
+            input = root.Deserialize(CliJson.Default.HookStdin)!;
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"the hook input on stdin is not what Claude Code sends ({ex.Message})");
+        }
+
+        static string? Str(string? s) => s is { Length: > 0 } ? s : null;
+        return new HookInput(Str(input.SessionId), Str(input.Cwd), Str(input.HookEventName), Str(input.Source), input.StopHookActive == true);
     }
 }

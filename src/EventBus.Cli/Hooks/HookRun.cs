@@ -54,7 +54,7 @@ internal sealed class HookRun(Invocation run, HookInput input, TimeSpan callTime
         var interest = await session.InterestAsync(Client, CallTimeout, CancellationToken);
         var events = EventJson.Events(page).Where(e => !interest.IsOwn(e))
             .OrderByDescending(e => interest.IsDirected(e)).ThenByDescending(interest.IsUrgent).ThenBy(e => e.Id).ToList();
-        var hasMore = page.TryGetProperty("has_more", out var more) && more.ValueKind == System.Text.Json.JsonValueKind.True;
+        var hasMore = Reply.Read(page, CliJson.Default.EventsReply).HasMore;
         if (events.Count == 0)
         {
             return ("", hasMore, 0);

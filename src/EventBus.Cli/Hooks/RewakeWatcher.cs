@@ -46,7 +46,7 @@ internal static class RewakeWatcher
                     new JsonObject { ["cursor"] = Cursor.Format(position), ["order"] = "asc", ["limit"] = 200, ["wait_seconds"] = waitSeconds },
                     TimeSpan.FromSeconds(waitSeconds) + hook.CallTimeout, hook.CancellationToken);
                 events = EventJson.Events(page);
-                next = page.TryGetProperty("next_cursor", out var n) && long.TryParse(n.GetString(), out var parsed) ? parsed : position;
+                next = long.TryParse(Reply.Read(page, CliJson.Default.EventsReply).NextCursor, out var parsed) ? parsed : position;
                 interest = await session.InterestAsync(hook.Client, hook.CallTimeout, hook.CancellationToken);
                 retry = TimeSpan.FromSeconds(1);
             }

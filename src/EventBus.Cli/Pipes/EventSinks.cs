@@ -133,7 +133,7 @@ internal sealed class ExecSink(string command, string workingDirectory, TextWrit
         info.Environment["EVENTBUS_EVENT_ID"] = item.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
         info.Environment["EVENTBUS_EVENT_TYPE"] = item.EventType;
         info.Environment["EVENTBUS_CHANNEL"] = item.Channel;
-        info.Environment["EVENTBUS_SIGNAL_LEVEL"] = Commands.SessionCommands.Text(item.Event, "signal_level") ?? "";
+        info.Environment["EVENTBUS_SIGNAL_LEVEL"] = item.Reply.SignalLevel ?? "";
 
         Process process;
         try

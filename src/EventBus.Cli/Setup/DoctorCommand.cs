@@ -74,9 +74,10 @@ internal static class DoctorCommand
         try
         {
             var health = await client.GetHealthAsync(run.CancellationToken);
-            var status = SessionText(health, "status");
-            var version = SessionText(health, "version") ?? "?";
-            var database = health.TryGetProperty("store", out var store) ? SessionText(store, "path") : null;
+            var report = Reply.Read(health, CliJson.Default.HealthReply);
+            var status = report.Status;
+            var version = report.Version ?? "?";
+            var database = report.Store?.Path;
             add("reachable", status == "ok" ? "ok" : "fail",
                 status == "ok" ? $"the bus answers at {client.Endpoint.BaseUrl} (EventBus {version}, database {database})" : $"the bus answers but reports status \"{status}\": {health.GetRawText()}");
         }
@@ -117,7 +118,7 @@ internal static class DoctorCommand
         try
         {
             var list = await client.RequestAsync("tools/list", cancellationToken: run.CancellationToken);
-            var names = list.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToHashSet();
+            var names = (Reply.Read(list, CliJson.Default.ToolListing).Tools ?? []).Select(t => t.Name).ToHashSet();
             var missing = RequiredTools.Where(t => !names.Contains(t)).ToList();
             add("tools", missing.Count == 0 ? "ok" : "fail", missing.Count == 0
                 ? $"{names.Count} tools, including all {RequiredTools.Length} the CLI and hooks use"
@@ -161,7 +162,7 @@ internal static class DoctorCommand
             {
                 await foreach (var e in follower.FollowAsync(null, "system:doctor", deadline.Token))
                 {
-                    if (SessionText(e.Event, "correlation_id") == marker)
+                    if (e.Reply.CorrelationId == marker)
                     {
                         return true;
                     }
@@ -264,6 +265,4 @@ internal static class DoctorCommand
     private static bool SameUrl(string? configured, Uri actual) =>
         configured is not null && Uri.TryCreate(configured, UriKind.Absolute, out var uri) &&
         Uri.Compare(uri, actual, UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
-
-    private static string? SessionText(JsonElement element, string name) => Commands.SessionCommands.Text(element, name);
 }

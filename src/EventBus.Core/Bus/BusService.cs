@@ -19,6 +19,7 @@ public sealed class BusService(
     RetentionWatermark? retention = null)
 {
     private const string Anonymous = "anonymous";
+    private int _longPolls;
 
     // Reads refresh the heartbeat at most this often: expiry is measured in hours, so a write per poll buys nothing.
     private static readonly TimeSpan HeartbeatResolution = TimeSpan.FromSeconds(1);
@@ -397,6 +398,8 @@ public sealed class BusService(
     {
         var deadline = time.GetTimestamp() + (long)(wait.TotalSeconds * time.TimestampFrequency);
         BusTelemetry.LongPollsWaiting.Add(1);
+        Interlocked.Increment(ref _longPolls);
+        LongPollsChanged.Notify();
         try
         {
             return await WaitForMatchAsync(query, page, deadline, cancellationToken);
@@ -404,8 +407,16 @@ public sealed class BusService(
         finally
         {
             BusTelemetry.LongPollsWaiting.Add(-1);
+            Interlocked.Decrement(ref _longPolls);
+            LongPollsChanged.Notify();
         }
     }
+
+    /// <summary>Long-polls waiting now, each with its deadline set (a clock moved past it ends the wait).</summary>
+    public int LongPollsWaiting => Volatile.Read(ref _longPolls);
+
+    /// <summary>Raised after a long-poll starts waiting and after one ends.</summary>
+    public ChangeSignal LongPollsChanged { get; } = new();
 
     private async Task<EventPage> WaitForMatchAsync(EventQuery query, EventPage page, long deadline, CancellationToken cancellationToken)
     {

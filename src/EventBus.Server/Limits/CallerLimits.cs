@@ -81,6 +81,7 @@ internal sealed class CallerLimits : IDisposable
         {
             Interlocked.Increment(ref _openStreams);
             slot = new OpenStream(this, held);
+            StreamsChanged.Notify();
             return null;
         }
 
@@ -91,6 +92,9 @@ internal sealed class CallerLimits : IDisposable
 
     /// <summary>Streams open now, every caller's together (exempt callers too).</summary>
     public int OpenStreams => Volatile.Read(ref _openStreams);
+
+    /// <summary>Raised after a stream place is taken or given back.</summary>
+    public Core.Events.ChangeSignal StreamsChanged { get; } = new();
 
     /// <summary>Open sessions and streams counted for a caller key (for tests and diagnostics).</summary>
     public (int Sessions, int Streams) Held(string callerKey) => (_sessions.Count(callerKey), _streams.Count(callerKey));
@@ -147,6 +151,7 @@ internal sealed class CallerLimits : IDisposable
             {
                 Interlocked.Decrement(ref limits._openStreams);
                 held.Dispose();
+                limits.StreamsChanged.Notify();
             }
         }
     }

@@ -77,12 +77,34 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
         return new RequestScope(this);
     }
 
+    /// <summary>Requests in flight (the session is not idle while one runs).</summary>
+    public int ActiveRequests => Volatile.Read(ref _activeRequests);
+
+    /// <summary>Raised after a request ends.</summary>
+    public Core.Events.ChangeSignal RequestsChanged { get; } = new();
+
+    /// <summary>Raised after a GET stream is attached or detached.</summary>
+    public Core.Events.ChangeSignal StreamChanged { get; } = new();
+
     /// <summary>Attaches a GET stream; false if one is already open.</summary>
-    public bool TryAttach(SessionEventStream stream) => Interlocked.CompareExchange(ref _stream, stream, null) is null;
+    public bool TryAttach(SessionEventStream stream)
+    {
+        var attached = Interlocked.CompareExchange(ref _stream, stream, null) is null;
+        if (attached)
+        {
+            StreamChanged.Notify();
+        }
+
+        return attached;
+    }
 
     public void Detach(SessionEventStream stream)
     {
-        Interlocked.CompareExchange(ref _stream, null, stream);
+        if (Interlocked.CompareExchange(ref _stream, null, stream) == stream)
+        {
+            StreamChanged.Notify();
+        }
+
         Touch();
     }
 
@@ -120,8 +142,10 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
     {
         public void Dispose()
         {
-            Interlocked.Decrement(ref session._activeRequests);
+            // Touched before the count drops, so whoever sees no request in flight also sees when the last one ended.
             session.Touch();
+            Interlocked.Decrement(ref session._activeRequests);
+            session.RequestsChanged.Notify();
         }
     }
 }

@@ -26,6 +26,14 @@ internal sealed partial class McpToolDispatcher(
     private static readonly JsonTypeInfo<CallToolRequestParams> ParamsInfo = TypeInfo<CallToolRequestParams>();
     private static readonly JsonTypeInfo<RequestId> IdInfo = TypeInfo<RequestId>();
 
+    private int _longCalls;
+
+    /// <summary>Calls running past their first moment, each with its keep-alive timer armed.</summary>
+    public int LongCalls => Volatile.Read(ref _longCalls);
+
+    /// <summary>Raised after a long call's keep-alive timer is armed and after a long call ends.</summary>
+    public Core.Events.ChangeSignal LongCallsChanged { get; } = new();
+
     /// <summary>Answers one <c>tools/call</c>; <paramref name="body"/> is the POST it came in.</summary>
     public async Task HandleAsync(HttpContext context, JsonRpcRequest request, ReadOnlyMemory<byte> body, McpHttpSession? session)
     {
@@ -164,19 +172,29 @@ internal sealed partial class McpToolDispatcher(
 
         using var timer = new PeriodicTimer(options.Value.KeepAliveInterval, time);
         var tick = timer.WaitForNextTickAsync(context.RequestAborted).AsTask();
-        while (await Task.WhenAny(run, tick) == tick && await tick)
+        Interlocked.Increment(ref _longCalls);
+        LongCallsChanged.Notify();
+        try
         {
-            if (!context.Response.HasStarted)
+            while (await Task.WhenAny(run, tick) == tick && await tick)
             {
-                StartEventStream(context.Response);
+                if (!context.Response.HasStarted)
+                {
+                    StartEventStream(context.Response);
+                }
+
+                await context.Response.Body.WriteAsync(KeepAlive, context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+                tick = timer.WaitForNextTickAsync(context.RequestAborted).AsTask();
             }
 
-            await context.Response.Body.WriteAsync(KeepAlive, context.RequestAborted);
-            await context.Response.Body.FlushAsync(context.RequestAborted);
-            tick = timer.WaitForNextTickAsync(context.RequestAborted).AsTask();
+            return await run;
         }
-
-        return await run;
+        finally
+        {
+            Interlocked.Decrement(ref _longCalls);
+            LongCallsChanged.Notify();
+        }
     }
 
     private static void StartEventStream(HttpResponse response)

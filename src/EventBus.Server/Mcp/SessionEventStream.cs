@@ -76,11 +76,21 @@ internal sealed class SessionEventStream
         return delivered >= Interlocked.Read(ref _queuedThrough) ? Math.Max(scanned, delivered) : delivered;
     }
 
+    /// <summary>Raised after frames are flushed to the client and after the delivery loop ends.</summary>
+    public Core.Events.ChangeSignal Changed { get; } = new();
+
+    /// <summary>True while a delivery loop pushes into this stream.</summary>
+    public bool Delivering => Volatile.Read(ref _delivering) == 1;
+
     /// <summary>Claims the right to push into this stream (one delivery loop per stream).</summary>
     public bool TryStartDelivery() => Interlocked.CompareExchange(ref _delivering, 1, 0) == 0;
 
     /// <summary>Gives the right back (the loop ended while the stream may live on).</summary>
-    public void EndDelivery() => Volatile.Write(ref _delivering, 0);
+    public void EndDelivery()
+    {
+        Volatile.Write(ref _delivering, 0);
+        Changed.Notify();
+    }
 
     /// <summary>
     /// Queues a frame without waiting (notifications from request handlers); if the queue is full, the reader is too
@@ -240,6 +250,7 @@ internal sealed class SessionEventStream
         if (through > 0)
         {
             Interlocked.Exchange(ref _deliveredThrough, Math.Max(through, DeliveredThrough));
+            Changed.Notify();
             if (_open is { } open && _written - open.Start < Math.Max(ResendBytes / 64, 1))
             {
                 _open = open with { Through = Math.Max(open.Through, through), End = _written };

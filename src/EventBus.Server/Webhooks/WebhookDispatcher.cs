@@ -151,6 +151,9 @@ internal sealed partial class WebhookDispatcher(
     /// </summary>
     public DateTimeOffset? SleepingUntil(string webhookId) => _lanes.TryGetValue(webhookId, out var lane) ? lane.SleepingUntil : null;
 
+    /// <summary>Raised after a lane records an attempt (its outcome, and a disabling, are stored) and when it falls asleep.</summary>
+    public Core.Events.ChangeSignal Changed { get; } = new();
+
     /// <summary>Wakes the lanes of these webhooks (called by the store's writer after a commit: only signals).</summary>
     public void Wake(IReadOnlyCollection<string> webhookIds)
     {
@@ -233,6 +236,7 @@ internal sealed partial class WebhookDispatcher(
         var record = new AttemptRecord(delivery.DeliveryId, target.WebhookId, at, sent.StatusCode, sent.Error, sent.DurationMs, outcome, next);
         // Record even when stopping: the request went out, and the log should say so.
         var result = await store.RecordAttemptAsync(record, options.Value.DisableAfter, DisabledEvent, CancellationToken.None);
+        Changed.Notify();
         var outcomeName = outcome switch
         {
             AttemptOutcome.Delivered => "delivered",
@@ -392,6 +396,7 @@ internal sealed partial class WebhookDispatcher(
             // The timer exists once WaitAsync returns its task; only then is the lane said to be asleep.
             var sleep = Volatile.Read(ref _wake).Task.WaitAsync(timeout, owner.Time, ct);
             SleepingUntil = until;
+            owner.Changed.Notify();
             try
             {
                 await sleep;

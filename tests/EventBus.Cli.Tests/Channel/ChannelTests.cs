@@ -15,6 +15,7 @@ public sealed class ChannelTests : IAsyncLifetime
     private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), "eventbus-tests", "state-" + Guid.NewGuid().ToString("N"));
     private readonly string _claudeSession = Guid.NewGuid().ToString();
     private readonly List<string> _stderr = [];
+    private readonly Core.Events.ChangeSignal _logged = new();
     private RestartableBus _bus = null!;
 
     public async Task InitializeAsync() => _bus = await RestartableBus.StartAsync();
@@ -74,6 +75,8 @@ public sealed class ChannelTests : IAsyncLifetime
                 {
                     _stderr.Add(line);
                 }
+
+                _logged.Notify();
             },
         });
         var notifications = System.Threading.Channels.Channel.CreateUnbounded<JsonElement>();
@@ -92,7 +95,8 @@ public sealed class ChannelTests : IAsyncLifetime
     private async Task<string> ChannelSessionAsync()
     {
         string? id = null;
-        await Waiting.UntilAsync(async () =>
+        // The channel registers with register_session, which commits a session_registered event.
+        await Waiting.UntilCommittedAsync(_bus.Commits, async () =>
         {
             var sessions = await Cli().RunAsync("sessions", "--json");
             id = sessions.ExitCode == 0
@@ -205,7 +209,7 @@ public sealed class ChannelTests : IAsyncLifetime
         // The bus goes down. While the channel cannot reach it, events are published into the same database (by a
         // server on another port: the channel's port stays dark), then the bus comes back where the channel looks.
         await _bus.StopAsync();
-        await Waiting.UntilAsync(() => Task.FromResult(Log.Contains("Lost the bus's stream", StringComparison.Ordinal)));
+        await Waiting.UntilAsync(_logged, () => Log.Contains("Lost the bus's stream", StringComparison.Ordinal));
         var (other, otherUrl) = await _bus.StartOtherAsync();
         var whileDown = new List<long>();
         for (var i = 0; i < 3; i++)

@@ -1,5 +1,6 @@
 using EventBus.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EventBus.Cli.Tests.Support;
 
@@ -17,6 +18,10 @@ internal sealed class RestartableBus : IAsyncDisposable
     public int Port { get; private set; }
 
     public string McpUrl => $"http://127.0.0.1:{Port}/mcp";
+
+    /// <summary>The running server's commit signal.</summary>
+    public Core.Events.CommitSignal Commits =>
+        (_app ?? throw new InvalidOperationException("the bus is stopped")).Services.GetRequiredService<Core.Events.CommitSignal>();
 
     public static async Task<RestartableBus> StartAsync()
     {

@@ -42,7 +42,7 @@ public sealed class AdminApiTests : IAsyncLifetime
         var delivery = deliveries.GetProperty("deliveries").EnumerateArray().Single();
         var id = delivery.Str("delivery_id");
         first.Header("webhook-id").Should().Be(id);
-        await Waiting.UntilAsync(async () =>
+        await Waiting.UntilAsync(_host.Service<EventBus.Server.Webhooks.WebhookDispatcher>().Changed, async () =>
             (await _host.GetJsonAsync("/api/v1/deliveries")).GetProperty("deliveries")[0].Str("status") == "delivered");
 
         using var redelivered = await _host.PostApiAsync($"/api/v1/deliveries/{id}/redeliver", "");

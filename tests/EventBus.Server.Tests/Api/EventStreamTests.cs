@@ -140,7 +140,7 @@ public sealed class EventStreamTests : IAsyncLifetime
         await using var host = await BusHost.StartAsync(false, "--EventBus:Mcp:StreamStallTimeout=00:00:01", "--EventBus:Limits:ExemptLoopback=false");
         var limits = host.Service<Limits.CallerLimits>();
         using var wedged = await RawStreamClient.OpenAsync(host, "/api/v1/stream");
-        await Waiting.UntilAsync(() => Task.FromResult(limits.Held("ip:127.0.0.1").Streams == 1));
+        await Waiting.UntilAsync(limits.StreamsChanged, () => limits.Held("ip:127.0.0.1").Streams == 1);
 
         // 16 MB of events, far more than the server's socket send buffer (4 MiB at most here) and Kestrel's response
         // buffer hold: the server's writes to a client that reads nothing block, and must be cut after 1 s.
@@ -153,7 +153,7 @@ public sealed class EventStreamTests : IAsyncLifetime
             response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         }
 
-        await Waiting.UntilAsync(() => Task.FromResult(limits.Held("ip:127.0.0.1").Streams == 0));
+        await Waiting.UntilAsync(limits.StreamsChanged, () => limits.Held("ip:127.0.0.1").Streams == 0);
         await wedged.ReadUntilClosedAsync();
     }
 

@@ -101,7 +101,7 @@ public sealed class StoreFaultTests
                 stream.SetLength(stream.Length - Freed);
             }
 
-            await Waiting.UntilAsync(async () => (await HealthAsync(host)).Status == HttpStatusCode.OK);
+            await Waiting.UntilAsync(host.Service<EventBus.Sqlite.SqliteDatabase>().FaultChanged, async () => (await HealthAsync(host)).Status == HttpStatusCode.OK);
             var after = await host.PublishAsync("after-recovery");
             acknowledged[after] = "after-recovery payload";
 
@@ -146,7 +146,7 @@ public sealed class StoreFaultTests
             exclusive.Rollback();
         }
 
-        await Waiting.UntilAsync(async () => (await HealthAsync(host)).Status == HttpStatusCode.OK);
+        await Waiting.UntilAsync(host.Service<EventBus.Sqlite.SqliteDatabase>().FaultChanged, async () => (await HealthAsync(host)).Status == HttpStatusCode.OK);
         var after = await host.PublishAsync("after-unlock");
         (await host.StoredIdsAsync()).Should().Equal(before, after);
     }

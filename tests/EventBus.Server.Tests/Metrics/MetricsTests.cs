@@ -94,10 +94,10 @@ public sealed class MetricsTests
         delivery.Header("traceparent").Should().StartWith($"00-{traceId}-");
 
         var traceBytes = Convert.FromHexString(traceId);
-        await Waiting.UntilAsync(() => Task.FromResult(
-            collector.Requests.Any(r => r.Path == "/v1/metrics") &&
-            collector.Requests.Any(r => r.Path == "/v1/traces" && Contains(r.Body, traceBytes) && Contains(r.Body, "eventbus.publish"u8.ToArray())) &&
-            collector.Requests.Any(r => r.Path == "/v1/traces" && Contains(r.Body, traceBytes) && Contains(r.Body, "eventbus.webhook.attempt"u8.ToArray()))));
+        await collector.WaitUntilAsync(requests =>
+            requests.Any(r => r.Path == "/v1/metrics") &&
+            requests.Any(r => r.Path == "/v1/traces" && Contains(r.Body, traceBytes) && Contains(r.Body, "eventbus.publish"u8.ToArray())) &&
+            requests.Any(r => r.Path == "/v1/traces" && Contains(r.Body, traceBytes) && Contains(r.Body, "eventbus.webhook.attempt"u8.ToArray())));
         collector.Requests.First(r => r.Path == "/v1/metrics").Header("content-type").Should().Be("application/x-protobuf");
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EventBus.Core.Events;
 using EventBus.Server.Mqtt.Bridge;
 using EventBus.Server.Tests.Api;
 using EventBus.Server.Tests.Support;
@@ -47,7 +48,7 @@ public sealed class MqttBridgeTests : IAsyncLifetime
     private static MqttBridge Bridge(BusHost host) => host.Service<MqttBridgeService>().Bridges.Single();
 
     private static Task ConnectedAsync(BusHost host, long connects = 1) =>
-        Waiting.UntilAsync(() => Task.FromResult(Bridge(host).State.IsConnected && Bridge(host).State.Connects >= connects));
+        Waiting.UntilAsync(Bridge(host).State.Changed, () => Bridge(host).State.IsConnected && Bridge(host).State.Connects >= connects);
 
     private static async Task<JsonElement[]> EventsOnAsync(BusHost host, string channel) =>
         (await host.GetJsonAsync($"/api/v1/events?cursor=0&order=asc&limit=100&channel={Uri.EscapeDataString(channel)}"))
@@ -56,7 +57,7 @@ public sealed class MqttBridgeTests : IAsyncLifetime
     private static async Task<JsonElement[]> WaitForEventsAsync(BusHost host, string channel, int count)
     {
         JsonElement[] events = [];
-        await Waiting.UntilAsync(async () => (events = await EventsOnAsync(host, channel)).Length >= count);
+        await Waiting.UntilCommittedAsync(host.Service<CommitSignal>(), async () => (events = await EventsOnAsync(host, channel)).Length >= count);
         return events;
     }
 
@@ -123,7 +124,7 @@ public sealed class MqttBridgeTests : IAsyncLifetime
         var lines = await MosquittoClients.ReceiveAsync(_broker.Port, "watcher-loop", "plant/#", 2);
         lines.Should().Equal("plant/loop/check once", "plant/loop/marker marker");
         // And the marker did not come back in (no local): one event on its channel.
-        await Waiting.UntilAsync(() => Task.FromResult(Bridge(_host).State.MessagesOut == 1));
+        await Waiting.UntilAsync(Bridge(_host).State.Changed, () => Bridge(_host).State.MessagesOut == 1);
         (await EventsOnAsync(_host, "mqtt:plant/loop/marker")).Should().HaveCount(1);
     }
 
@@ -136,7 +137,7 @@ public sealed class MqttBridgeTests : IAsyncLifetime
         await WaitForEventsAsync(_host, "mqtt:plant/line/1", 1);
 
         await _broker.StopAsync();
-        await Waiting.UntilAsync(() => Task.FromResult(!Bridge(_host).State.IsConnected));
+        await Waiting.UntilAsync(Bridge(_host).State.Changed, () => !Bridge(_host).State.IsConnected);
         // Bus side, while the broker is down.
         await _host.PostApiAsync("/api/v1/events", """{"event_type":"alarm","payload":"during-1","channel":"alerts:line"}""");
         await _host.PostApiAsync("/api/v1/events", """{"event_type":"alarm","payload":"during-2","channel":"alerts:line"}""");

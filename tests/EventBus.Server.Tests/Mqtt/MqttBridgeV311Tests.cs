@@ -18,13 +18,13 @@ public sealed class MqttBridgeV311Tests
             "--EventBus:Mqtt:Bridges:old:Out:0:Channel=alerts:#",
             "--EventBus:Mqtt:Bridges:old:Out:0:Topic=out/{tail}");
         var bridge = host.Service<MqttBridgeService>().Bridges.Single();
-        await Waiting.UntilAsync(() => Task.FromResult(bridge.State.IsConnected));
+        await Waiting.UntilAsync(bridge.State.Changed, () => bridge.State.IsConnected);
         await MosquittoClients.SubscribeSessionAsync(broker.Port, "watcher-311", "out/#");
 
         await MosquittoClients.PublishAsync(broker.Port, "legacy/meter", "42");
         await host.PostApiAsync("/api/v1/events", """{"event_type":"alarm","payload":"old school","channel":"alerts:meter"}""");
 
-        await Waiting.UntilAsync(async () =>
+        await Waiting.UntilCommittedAsync(host.Service<EventBus.Core.Events.CommitSignal>(), async () =>
             (await host.GetJsonAsync("/api/v1/events?cursor=0&channel=mqtt:legacy/meter")).GetProperty("events").GetArrayLength() == 1);
         (await MosquittoClients.ReceiveAsync(broker.Port, "watcher-311", "out/#", 1)).Should().Equal("out/meter old school");
     }

@@ -33,7 +33,7 @@ public sealed class MqttEndpointTests : IAsyncLifetime
     private async Task<JsonElement[]> WaitForEventsAsync(string channel, int count)
     {
         JsonElement[] events = [];
-        await Waiting.UntilAsync(async () => (events = (await _host.GetJsonAsync(
+        await Waiting.UntilCommittedAsync(_host.Service<EventBus.Core.Events.CommitSignal>(), async () => (events = (await _host.GetJsonAsync(
             $"/api/v1/events?cursor=0&order=asc&limit=100&channel={Uri.EscapeDataString(channel)}")).GetProperty("events").EnumerateArray().ToArray()).Length >= count);
         return events;
     }
@@ -79,7 +79,7 @@ public sealed class MqttEndpointTests : IAsyncLifetime
         using var device = Process.Start(new ProcessStartInfo("mosquitto_sub",
             Client("mqttv5", "-i", "dev-1", "-t", "dev/1/cmd", "--will-topic", "dev/1/status", "--will-payload", "offline", "--will-qos", "1"))
         { RedirectStandardOutput = true })!;
-        await Waiting.UntilAsync(() => Task.FromResult(state.Report().Clients > before));
+        await Waiting.UntilAsync(state.ClientsChanged, () => state.Report().Clients > before);
         device.Kill(); // no DISCONNECT: the will is published
         await device.WaitForExitAsync(TestTimeouts.Token());
 

@@ -67,28 +67,27 @@ internal sealed class Mosquitto : IAsyncDisposable
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
+        // Mosquitto logs "mosquitto version … running" once its listeners are open: the broker says when it is ready.
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
         _process = Process.Start(start) ?? throw new InvalidOperationException("mosquitto did not start");
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginErrorReadLine();
-        _process.BeginOutputReadLine();
-        await Waiting.UntilAsync(async () =>
+        _process.ErrorDataReceived += (_, line) =>
         {
-            if (_process.HasExited)
+            if (line.Data is null)
             {
-                throw new InvalidOperationException($"mosquitto exited with {_process.ExitCode} (port {Port})");
+                ready.TrySetException(new InvalidOperationException($"mosquitto stopped before it was ready (port {Port}): {string.Join('\n', log)}"));
+                return;
             }
 
-            using var probe = new TcpClient();
-            try
+            log.Enqueue(line.Data);
+            if (line.Data.Contains(" running", StringComparison.Ordinal))
             {
-                await probe.ConnectAsync(IPAddress.Loopback, Port);
-                return true;
+                ready.TrySetResult();
             }
-            catch (SocketException)
-            {
-                return false;
-            }
-        });
+        };
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+        await Waiting.ForAsync(ready.Task);
     }
 
     public async ValueTask DisposeAsync()

@@ -33,17 +33,11 @@ internal static class Waiting
     public static Task UntilCommittedAsync(Core.Events.CommitSignal commits, Func<Task<bool>> condition) =>
         UntilAsync(condition, token => commits.WaitForAsync(commits.Tip, TestTimeouts.Default, TimeProvider.System, token));
 
-    /// <summary>
-    /// For state that raises no signal the test can take: checks again each time the thread pool has run other work.
-    /// Prefer <see cref="ForAsync(Task)"/> or the overload with a signal.
-    /// </summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition)
-    {
-        using var deadline = new CancellationTokenSource(TestTimeouts.Default);
-        while (!await condition())
-        {
-            deadline.Token.ThrowIfCancellationRequested();
-            await Task.Yield();
-        }
-    }
+    /// <summary>Checks <paramref name="condition"/> each time <paramref name="changes"/> is raised.</summary>
+    public static Task UntilAsync(Core.Events.ChangeSignal changes, Func<bool> condition) =>
+        UntilAsync(() => Task.FromResult(condition()), _ => changes.NextAsync());
+
+    /// <inheritdoc cref="UntilAsync(Core.Events.ChangeSignal, Func{bool})"/>
+    public static Task UntilAsync(Core.Events.ChangeSignal changes, Func<Task<bool>> condition) =>
+        UntilAsync(condition, _ => changes.NextAsync());
 }

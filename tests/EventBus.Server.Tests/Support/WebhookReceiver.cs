@@ -66,16 +66,23 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>Waits until at least <paramref name="count"/> requests have arrived (on <paramref name="path"/> if given).</summary>
     public async Task<IReadOnlyList<ReceivedRequest>> WaitForAsync(int count, string? path = null)
     {
+        IReadOnlyList<ReceivedRequest> matching = [];
+        await WaitUntilAsync(requests => (matching = requests.Where(r => path is null || r.Path == path).ToList()).Count >= count);
+        return matching;
+    }
+
+    /// <summary>Waits until the requests received so far satisfy <paramref name="condition"/>, checking as each arrives.</summary>
+    public async Task WaitUntilAsync(Func<IReadOnlyList<ReceivedRequest>, bool> condition)
+    {
         using var deadline = new CancellationTokenSource(TestTimeouts.Default);
         while (true)
         {
             Task next;
             lock (_lock)
             {
-                var matching = _requests.Where(r => path is null || r.Path == path).ToList();
-                if (matching.Count >= count)
+                if (condition(_requests))
                 {
-                    return matching;
+                    return;
                 }
 
                 next = _arrived.Task;

@@ -207,7 +207,7 @@ public sealed class WebSocketStreamTests : IAsyncLifetime
         var limits = host.Service<Limits.CallerLimits>();
         using var wedged = await WsClient.ConnectAsync(host);
         await wedged.SendAsync(new { subscribe = new { channel = "all" } });
-        await Waiting.UntilAsync(() => Task.FromResult(limits.Held("ip:127.0.0.1").Streams == 1));
+        await Waiting.UntilAsync(limits.StreamsChanged, () => limits.Held("ip:127.0.0.1").Streams == 1);
 
         // 16 MB of events, far more than the socket buffers hold: sends to a client that reads nothing block, and must be cut.
         var payload = new string('x', 60_000);
@@ -219,7 +219,7 @@ public sealed class WebSocketStreamTests : IAsyncLifetime
             response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         }
 
-        await Waiting.UntilAsync(() => Task.FromResult(limits.Held("ip:127.0.0.1").Streams == 0));
+        await Waiting.UntilAsync(limits.StreamsChanged, () => limits.Held("ip:127.0.0.1").Streams == 0);
         await wedged.ReadUntilClosedAsync();
     }
 }

@@ -34,6 +34,8 @@ public sealed class WebhookTests : IAsyncLifetime
 
     private IWebhookStore Store => _host.Service<IWebhookStore>();
 
+    private EventBus.Server.Webhooks.WebhookDispatcher Dispatcher => _host.Service<EventBus.Server.Webhooks.WebhookDispatcher>();
+
     private async Task<(string Id, string Secret)> RegisterAsync(string path = "/hook", string? channel = null, string[]? eventTypes = null, string? secret = null)
     {
         var reply = await _client.CallAsync("register_webhook", new Dictionary<string, object?>
@@ -52,12 +54,14 @@ public sealed class WebhookTests : IAsyncLifetime
     /// <summary>Waits until the webhook's newest delivery satisfies <paramref name="condition"/>.</summary>
     private async Task<Delivery> WaitForDeliveryAsync(string webhookId, Func<Delivery, bool> condition)
     {
+        // A delivery is queued with its event's commit and changes with each attempt the dispatcher records.
+        var commits = _host.Service<EventBus.Core.Events.CommitSignal>();
         Delivery? found = null;
         await Waiting.UntilAsync(async () =>
         {
             found = (await Store.ListDeliveriesAsync(new DeliveryQuery(webhookId, null, 1), CancellationToken.None)).FirstOrDefault();
             return found is not null && condition(found);
-        });
+        }, token => Task.WhenAny(Dispatcher.Changed.NextAsync(), commits.WaitForAsync(commits.Tip, TestTimeouts.Default, TimeProvider.System, token)));
         return found!;
     }
 
@@ -69,7 +73,7 @@ public sealed class WebhookTests : IAsyncLifetime
     {
         var head = await WaitForDeliveryAsync(webhookId, d => d.Status == DeliveryStatus.Pending);
         var dispatcher = _host.Service<EventBus.Server.Webhooks.WebhookDispatcher>();
-        await Waiting.UntilAsync(() => Task.FromResult(dispatcher.SleepingUntil(webhookId) == head.NextAttemptAt));
+        await Waiting.UntilAsync(dispatcher.Changed, () => dispatcher.SleepingUntil(webhookId) == head.NextAttemptAt);
         _host.Time!.Advance(head.NextAttemptAt - _host.Time.GetUtcNow() + TimeSpan.FromMilliseconds(1));
         return head;
     }
@@ -208,7 +212,7 @@ public sealed class WebhookTests : IAsyncLifetime
         var (id, _) = await RegisterAsync();
         await PublishAsync("note");
 
-        await Waiting.UntilAsync(async () => (await Store.GetWebhookAsync(id, CancellationToken.None))!.Active == false);
+        await Waiting.UntilAsync(Dispatcher.Changed, async () => (await Store.GetWebhookAsync(id, CancellationToken.None))!.Active == false);
         var webhook = (await _client.CallAsync("list_webhooks", new { active_only = false }))[0];
         webhook.GetProperty("active").GetBoolean().Should().BeFalse();
         webhook.Str("disabled_reason").Should().Contain("410");
@@ -237,7 +241,7 @@ public sealed class WebhookTests : IAsyncLifetime
         var waiting = await WaitForDeliveryAsync(id, d => d.Attempts == 1);
         waiting.NextAttemptAt.Should().Be(new DateTimeOffset(2026, 11, 22, 2, 16, 0, TimeSpan.Zero), "Retry-After: 120 beats the 5 s retry");
         var dispatcher = _host.Service<EventBus.Server.Webhooks.WebhookDispatcher>();
-        await Waiting.UntilAsync(() => Task.FromResult(dispatcher.SleepingUntil(id) == waiting.NextAttemptAt));
+        await Waiting.UntilAsync(dispatcher.Changed, () => dispatcher.SleepingUntil(id) == waiting.NextAttemptAt);
         _host.Time!.Advance(TimeSpan.FromSeconds(10));
         (await Store.ListDeliveriesAsync(new DeliveryQuery(id, null, 1), CancellationToken.None)).Single().Attempts.Should().Be(1);
         dispatcher.SleepingUntil(id).Should().Be(waiting.NextAttemptAt, "the lane still sleeps for the Retry-After time");
@@ -292,7 +296,7 @@ public sealed class WebhookTests : IAsyncLifetime
         await AdvanceToNextAttemptAsync(id);
         await WaitForDeliveryAsync(id, d => d.Attempts == 4);
 
-        await Waiting.UntilAsync(async () => (await Store.GetWebhookAsync(id, CancellationToken.None))!.Active == false);
+        await Waiting.UntilAsync(Dispatcher.Changed, async () => (await Store.GetWebhookAsync(id, CancellationToken.None))!.Active == false);
         var announced = (await _client.CallAsync("get_events", new { channel = "system:webhooks" })).GetProperty("events").EnumerateArray().Single();
         announced.Str("event_type").Should().Be("webhook_disabled");
         announced.Str("payload").Should().Contain("every attempt failed");
@@ -352,7 +356,7 @@ public sealed class WebhookTests : IAsyncLifetime
         // The clock never moves: nothing later waits for the rejected delivery's retry schedule.
         var requests = await _receiver.WaitForAsync(21);
         requests.Select(r => r.Json.Str("event_type")).Should().Equal(["poison", .. Enumerable.Repeat("fine", 20)], "the order is kept");
-        await Waiting.UntilAsync(async () =>
+        await Waiting.UntilAsync(Dispatcher.Changed, async () =>
             (await Store.ListDeliveriesAsync(new DeliveryQuery(id, DeliveryStatus.Delivered, 50), CancellationToken.None)).Count == 20);
 
         var dead = await _client.CallAsync("list_deliveries", new { webhook_id = id, status = "failed" });
@@ -387,7 +391,7 @@ public sealed class WebhookTests : IAsyncLifetime
         waiting.Status.Should().Be(DeliveryStatus.Pending);
         await PublishAsync("second");
         var dispatcher = _host.Service<EventBus.Server.Webhooks.WebhookDispatcher>();
-        await Waiting.UntilAsync(() => Task.FromResult(dispatcher.SleepingUntil(id) == waiting.NextAttemptAt));
+        await Waiting.UntilAsync(dispatcher.Changed, () => dispatcher.SleepingUntil(id) == waiting.NextAttemptAt);
         _receiver.Requests.Should().ContainSingle("the second event waits behind the first's retry");
         _host.Time!.Advance(waiting.NextAttemptAt - _host.Time.GetUtcNow() + TimeSpan.FromMilliseconds(1));
         var requests = await _receiver.WaitForAsync(3);
@@ -403,7 +407,7 @@ public sealed class WebhookTests : IAsyncLifetime
         var waiting = await WaitForDeliveryAsync(stuck, d => d.Attempts == 1);
         await PublishAsync("second");
         var dispatcher = _host.Service<EventBus.Server.Webhooks.WebhookDispatcher>();
-        await Waiting.UntilAsync(() => Task.FromResult(dispatcher.SleepingUntil(stuck) == waiting.NextAttemptAt));
+        await Waiting.UntilAsync(dispatcher.Changed, () => dispatcher.SleepingUntil(stuck) == waiting.NextAttemptAt);
         _host.Time!.Advance(TimeSpan.FromSeconds(3));
         _receiver.Respond = (_, _) => new ReceiverAnswer(200);
         var (idle, _) = await RegisterAsync("/idle");

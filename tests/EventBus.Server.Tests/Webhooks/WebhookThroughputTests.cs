@@ -32,7 +32,7 @@ public sealed class WebhookThroughputTests
         var requests = await receiver.WaitForDistinctAsync(Count);
         var store = host.Service<IWebhookStore>();
         IReadOnlyList<Delivery> deliveries = [];
-        await Waiting.UntilAsync(async () =>
+        await Waiting.UntilAsync(host.Service<EventBus.Server.Webhooks.WebhookDispatcher>().Changed, async () =>
         {
             deliveries = await store.ListDeliveriesAsync(new DeliveryQuery(id, DeliveryStatus.Delivered, Count), CancellationToken.None);
             return deliveries.Count == Count;

@@ -13,6 +13,9 @@ internal sealed class BridgeState(string name, string broker)
     private DateTimeOffset? _connectedSince;
     private long _connects;
 
+    /// <summary>Raised after the bridge connects or disconnects and after messages go out.</summary>
+    public Core.Events.ChangeSignal Changed { get; } = new();
+
     public bool IsConnected
     {
         get
@@ -40,6 +43,7 @@ internal sealed class BridgeState(string name, string broker)
         }
 
         Interlocked.Increment(ref _connects);
+        Changed.Notify();
     }
 
     public void Disconnected()
@@ -49,6 +53,8 @@ internal sealed class BridgeState(string name, string broker)
             _connected = false;
             _connectedSince = null;
         }
+
+        Changed.Notify();
     }
 
     public void Failed(string error, DateTimeOffset now)
@@ -62,7 +68,11 @@ internal sealed class BridgeState(string name, string broker)
 
     public void AddIn(int count) => Interlocked.Add(ref _in, count);
 
-    public void AddOut(int count) => Interlocked.Add(ref _out, count);
+    public void AddOut(int count)
+    {
+        Interlocked.Add(ref _out, count);
+        Changed.Notify();
+    }
 
     /// <summary>A message that could not be mapped (an invalid channel, a topic the broker refused): counted and skipped.</summary>
     public void AddRefused() => Interlocked.Increment(ref _refused);

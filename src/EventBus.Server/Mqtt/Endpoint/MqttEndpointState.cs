@@ -27,9 +27,20 @@ internal sealed class MqttEndpointState
 
     public void MarkStarted() => _started.TrySetResult();
 
-    public void ClientConnected() => Interlocked.Increment(ref _clients);
+    /// <summary>Raised after a client connects or disconnects.</summary>
+    public Core.Events.ChangeSignal ClientsChanged { get; } = new();
 
-    public void ClientDisconnected() => Interlocked.Decrement(ref _clients);
+    public void ClientConnected()
+    {
+        Interlocked.Increment(ref _clients);
+        ClientsChanged.Notify();
+    }
+
+    public void ClientDisconnected()
+    {
+        Interlocked.Decrement(ref _clients);
+        ClientsChanged.Notify();
+    }
 
     public void AddIn() => Interlocked.Increment(ref _in);
 

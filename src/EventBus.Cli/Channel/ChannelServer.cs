@@ -161,7 +161,7 @@ internal static partial class ChannelServer
         return experimental;
     }
 
-    [LoggerMessage(EventId = 1764, Level = LogLevel.Warning, Message = "A permission request could not be published ({Reason}); Claude Code's own prompt stays")]
+    [LoggerMessage(EventId = 713, Level = LogLevel.Warning, Message = "A permission request could not be published ({Reason}); Claude Code's own prompt stays")]
     private static partial void LogRelayFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 710, Level = LogLevel.Information, Message = "eventbus channel started for the bus at {Url} (Claude Code session {ClientId})")]

@@ -71,7 +71,7 @@ until health_ok; do
 done
 say "server $(grep -o 'EventBus [^ ]* listening on [^ ]*' "$WORK/server.log" || echo "up at $BASE") ($CONFIG)"
 
-# --- the tests: one Node test run (SDK, old CLI, HTTP edges, conformance scenarios, claude mcp list) -------------
+# --- the tests: one Node test run (SDK, old CLI, HTTP edges, conformance scenarios, claude mcp list, the plugin) ---
 # Files run one at a time: several tests assert on exactly which events a session reads, so no other file may
 # publish meanwhile. Spec output for people, TAP to a file for the summary counts.
 set +e

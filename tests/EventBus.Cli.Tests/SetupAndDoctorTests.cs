@@ -24,6 +24,7 @@ public sealed class SetupAndDoctorTests(BusFixture fixture) : IClassFixture<BusF
 
         var result = await Cli().RunAsync("setup", "claude");
         result.ExitCode.Should().Be(0, result.ToString());
+        result.Out.Should().Contain("claude plugin install eventbus@eventbus", "setup says the plugin exists");
 
         var mcp = JsonNode.Parse(await File.ReadAllTextAsync(McpJson))!;
         mcp["note"]!.GetValue<int>().Should().Be(1);

@@ -110,6 +110,7 @@ public sealed class AuthTests : IAsyncLifetime
     [Theory]
     [InlineData(TokenScope.Read)]
     [InlineData(TokenScope.Publish)]
+    [InlineData(TokenScope.Approve)]
     [InlineData(TokenScope.Admin)]
     public async Task EveryToolAndEndpoint_UnderEachScope_IsServedOrRefusedWith403(TokenScope scope)
     {
@@ -146,11 +147,12 @@ public sealed class AuthTests : IAsyncLifetime
             ("unregister_webhook", """{"webhook_id":"1"}""", TokenScope.Admin),
             ("list_deliveries", "{}", TokenScope.Admin),
             ("redeliver", """{"delivery_id":"msg_1"}""", TokenScope.Admin),
+            ("answer_permission", """{"request_id":"none","behavior":"allow"}""", TokenScope.Approve),
             ("unregister_session", $$"""{"session_id":"{{own}}"}""", TokenScope.Read),
         };
         foreach (var (tool, arguments, needs) in tools)
         {
-            (await CallAsync(tool, arguments)).Should().Be(scope >= needs ? HttpStatusCode.OK : HttpStatusCode.Forbidden, $"{tool} with a {scope} token");
+            (await CallAsync(tool, arguments)).Should().Be(TokenScopes.Includes(scope, needs) ? HttpStatusCode.OK : HttpStatusCode.Forbidden, $"{tool} with a {scope} token");
         }
 
         using var api = Api(secret);
@@ -160,7 +162,7 @@ public sealed class AuthTests : IAsyncLifetime
             stream.StatusCode.Should().Be(HttpStatusCode.OK);
         }
 
-        var publishing = scope >= TokenScope.Publish ? HttpStatusCode.Created : HttpStatusCode.Forbidden;
+        var publishing = TokenScopes.Includes(scope, TokenScope.Publish) ? HttpStatusCode.Created : HttpStatusCode.Forbidden;
         (await api.PostAsync("/api/v1/events", Json("""{"event_type":"t","payload":"p"}"""))).StatusCode.Should().Be(publishing);
         (await api.PostAsync("/api/v1/events:batch", Json("""[{"event_type":"t","payload":"p"}]"""))).StatusCode.Should().Be(publishing);
     }

@@ -55,7 +55,7 @@ public sealed class ContractTests : IAsyncLifetime
         tools.Select(t => t.Name).Should().BeEquivalentTo(
             "register_session", "list_sessions", "list_channels", "publish_event", "get_events", "ack_events",
             "unregister_session", "notify", "register_webhook", "list_webhooks", "set_webhook_active", "unregister_webhook",
-            "subscribe", "unsubscribe", "list_subscriptions", "list_deliveries", "redeliver");
+            "subscribe", "unsubscribe", "list_subscriptions", "list_deliveries", "redeliver", "answer_permission");
         foreach (var tool in tools)
         {
             tool.Description.Should().NotBeNullOrWhiteSpace();

@@ -4,7 +4,6 @@ using EventBus.Cli.Client;
 using EventBus.Core.Events;
 using EventBus.Server.Push;
 using Microsoft.Extensions.Logging;
-using ModelContextProtocol.Server;
 
 namespace EventBus.Cli.Channel;
 
@@ -33,6 +32,9 @@ internal sealed partial class ChannelPump(BusClient client, ChannelSettings sett
     /// <summary>Completes when the session is first registered.</summary>
     public Task<BusSession> FirstSession => _firstSession.Task;
 
+    /// <summary>Relays answers to permission requests (when the relay is on).</summary>
+    public PermissionRelay? Permissions { get; set; }
+
     /// <summary>Called after each successful (re)registration.</summary>
     public Action<BusSession>? OnRegistered { get; init; }
 
@@ -57,7 +59,7 @@ internal sealed partial class ChannelPump(BusClient client, ChannelSettings sett
     /// <summary>The newest event delivered, the default target of <c>reply</c>.</summary>
     public BusEvent? LastDelivered { get; private set; }
 
-    public async Task RunAsync(McpServer server, CancellationToken cancellationToken)
+    public async Task RunAsync(IDeliveryTarget server, CancellationToken cancellationToken)
     {
         var retry = new BusRetry(
             time,
@@ -105,7 +107,7 @@ internal sealed partial class ChannelPump(BusClient client, ChannelSettings sett
     private sealed class SessionGoneException : Exception;
 
     /// <summary>Follows until cancelled, or until the heartbeat finds the session gone (then returns to register again).</summary>
-    private async Task FollowAsync(McpServer server, BusSession session, CancellationToken cancellationToken)
+    private async Task FollowAsync(IDeliveryTarget server, BusSession session, CancellationToken cancellationToken)
     {
         var cursor = ChannelCursor.For(settings.StateDirectory, session.SessionId, time);
         var start = cursor.Load() ?? session.Cursor;
@@ -136,8 +138,14 @@ internal sealed partial class ChannelPump(BusClient client, ChannelSettings sett
             await foreach (var item in follower.FollowAsync(cursor.Position.ToString(System.Globalization.CultureInfo.InvariantCulture), null, restart.Token))
             {
                 var e = EventJson.ToBusEvent(item.Event);
+                if (Permissions is { } relay && await relay.TryRelayAsync(server, e, CancellationToken.None))
+                {
+                    cursor.Advance(e.Id, now: true);
+                    continue;
+                }
+
                 var interest = await InterestAsync(session, restart.Token);
-                if (!interest.Pushes(e))
+                if (!settings.Push || !interest.Pushes(e))
                 {
                     cursor.Advance(e.Id, now: false);
                     continue;
@@ -147,7 +155,7 @@ internal sealed partial class ChannelPump(BusClient client, ChannelSettings sett
                 // Not cancelled once begun: a stop that lands while the write is flushing would throw after Claude Code
                 // already had the event, leave the cursor behind it, and the next channel would push it again. One short
                 // message to a client that is reading (or gone: then the write fails at once) cannot hold a stop long.
-                await server.SendNotificationAsync("notifications/claude/channel", Notification(e, from), cancellationToken: CancellationToken.None);
+                await server.NotifyAsync("notifications/claude/channel", Notification(e, from), CancellationToken.None);
                 Remember(e);
                 cursor.Advance(e.Id, now: true);
                 LogDelivered(logger, e.Id, e.Channel);

@@ -45,6 +45,8 @@ internal static partial class ChannelServer
         using var client = new BusClient(endpoint);
         var pump = new ChannelPump(client, settings, time, logger);
         var tools = new ChannelTools(client, pump, settings, logger);
+        var relay = settings.PermissionRelay ? new PermissionRelay(client, pump, settings, time, logger) : null;
+        pump.Permissions = relay;
         var initialized = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var options = new McpServerOptions
@@ -55,7 +57,7 @@ internal static partial class ChannelServer
             Capabilities = new ServerCapabilities
             {
                 Tools = new ToolsCapability { ListChanged = true },
-                Experimental = new Dictionary<string, object> { ["claude/channel"] = new System.Text.Json.Nodes.JsonObject() },
+                Experimental = Experimental(relay is not null),
             },
             ScopeRequests = false,
         };
@@ -70,6 +72,27 @@ internal static partial class ChannelServer
             }),
         ];
 
+        using var stopRelay = new CancellationTokenSource();
+        if (relay is not null)
+        {
+            options.Handlers.NotificationHandlers =
+            [
+                .. options.Handlers.NotificationHandlers,
+                new(PermissionRelay.RequestMethod, async (notification, _) =>
+                {
+                    try
+                    {
+                        await relay.OnRequestAsync(notification.Params is { } p ? System.Text.Json.JsonSerializer.SerializeToElement(p) : null, stopRelay.Token);
+                    }
+                    catch (Exception ex) when (ex is BusUnavailableException or BusCallException or BusAuthException or TimeoutException)
+                    {
+                        // Not relayed: Claude Code's own prompt is still there.
+                        LogRelayFailed(logger, ex.Message);
+                    }
+                }),
+            ];
+        }
+
         await using var transport = new StdioServerTransport(options, loggerFactory);
         await using var server = McpServer.Create(transport, options, loggerFactory);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -80,7 +103,7 @@ internal static partial class ChannelServer
         var delivering = Task.Run(async () =>
         {
             await initialized.Task.WaitAsync(stop.Token);
-            await pump.RunAsync(server, stop.Token);
+            await pump.RunAsync(new McpDeliveryTarget(server), stop.Token);
         }, stop.Token);
 
         // The tool list offered before the bus was reachable lacked the bus's tools: say it changed once it is back.
@@ -104,6 +127,7 @@ internal static partial class ChannelServer
         finally
         {
             await stop.CancelAsync();
+            await stopRelay.CancelAsync();
             foreach (var task in new[] { delivering, announcing })
             {
                 try
@@ -124,6 +148,21 @@ internal static partial class ChannelServer
         LogStopped(logger);
         return CliApp.Ok;
     }
+
+    /// <summary><c>claude/channel</c>, and <c>claude/channel/permission</c> only when the relay is on.</summary>
+    internal static Dictionary<string, object> Experimental(bool permissionRelay)
+    {
+        var experimental = new Dictionary<string, object> { ["claude/channel"] = new System.Text.Json.Nodes.JsonObject() };
+        if (permissionRelay)
+        {
+            experimental[PermissionRelay.Capability] = new System.Text.Json.Nodes.JsonObject();
+        }
+
+        return experimental;
+    }
+
+    [LoggerMessage(EventId = 713, Level = LogLevel.Warning, Message = "A permission request could not be published ({Reason}); Claude Code's own prompt stays")]
+    private static partial void LogRelayFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 710, Level = LogLevel.Information, Message = "eventbus channel started for the bus at {Url} (Claude Code session {ClientId})")]
     private static partial void LogStarted(ILogger logger, Uri url, string clientId);

@@ -15,6 +15,21 @@ internal sealed record ChannelSettings
 
     public required string StateDirectory { get; init; }
 
+    /// <summary>
+    /// False: the channel delivers no events (the plugin's monitor does; see <see cref="Monitor.DeliveryMode"/>) and
+    /// only offers the tools (and the permission relay).
+    /// </summary>
+    public bool Push { get; init; } = true;
+
+    /// <summary>Relay Claude Code's permission prompts through the bus (<c>--permission-relay</c>); off by default.</summary>
+    public bool PermissionRelay { get; init; }
+
+    /// <summary>Where permission requests are published (default <c>approvals:&lt;repo&gt;</c>).</summary>
+    public string? ApprovalsChannel { get; init; }
+
+    /// <summary>How long a permission request waits for an answer before it is left to Claude Code's own prompt.</summary>
+    public TimeSpan PermissionTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Each call the channel makes to the bus (the stream has its own idle timeout).</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -11,10 +11,14 @@ public sealed record BusEndpoint
     public const string DefaultUrl = "http://127.0.0.1:8080/mcp";
 
     /// <summary>The environment variables that name the URL, first wins.</summary>
-    public static readonly IReadOnlyList<string> UrlVariables = ["EVENTBUS_URL", "AGENT_EVENT_BUS_URL"];
+    /// <remarks><c>CLAUDE_PLUGIN_OPTION_URL</c> is the eventbus plugin's user configuration, as Claude Code passes it to the plugin's hooks.</remarks>
+    public static readonly IReadOnlyList<string> UrlVariables = ["EVENTBUS_URL", "AGENT_EVENT_BUS_URL", "CLAUDE_PLUGIN_OPTION_URL"];
 
     /// <summary>The environment variable that holds the bearer token.</summary>
     public const string TokenVariable = "EVENTBUS_TOKEN";
+
+    /// <summary>The eventbus plugin's token option, as Claude Code passes it to the plugin's hooks (used when <see cref="TokenVariable"/> is unset).</summary>
+    public const string PluginTokenVariable = "CLAUDE_PLUGIN_OPTION_TOKEN";
 
     public BusEndpoint(Uri mcpUrl, string? token = null, string source = "default")
     {
@@ -72,6 +76,7 @@ public sealed record BusEndpoint
             throw new CliUsageException($"the bus URL from {source} must be an http:// or https:// URL like {DefaultUrl} (got \"{url}\").");
         }
 
-        return new BusEndpoint(uri, environment(TokenVariable), source);
+        var token = environment(TokenVariable) is { Length: > 0 } t ? t : environment(PluginTokenVariable);
+        return new BusEndpoint(uri, token, source);
     }
 }

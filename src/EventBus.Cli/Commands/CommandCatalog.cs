@@ -24,6 +24,8 @@ internal static class CommandCatalog
         Setup.SetupCommand.Create(context),
         Setup.DoctorCommand.Create(context),
         Channel.ChannelCommand.Create(context),
+        Monitor.MonitorCommand.Create(context),
+        PermissionCommand.Create(context),
         Hooks.HookCommands.Create(context),
         TokenCommands.Create(context),
         ImportCommand.Create(context),

@@ -28,8 +28,8 @@ internal static class TokenCommands
     private static Command New(CliContext context)
     {
         var name = new Option<string>("--name") { Description = "A name for who uses it, e.g. laptop or ci (unique)", Required = true };
-        var scope = new Option<string>("--scope") { Description = "read, publish (read + publish) or admin (everything)", Required = true };
-        scope.AcceptOnlyFromAmong("read", "publish", "admin");
+        var scope = new Option<string>("--scope") { Description = "read, publish (read + publish), approve (publish + answer permission requests) or admin (everything)", Required = true };
+        scope.AcceptOnlyFromAmong("read", "publish", "approve", "admin");
         var pattern = new Option<string?>("--session-pattern") { Description = "Only sessions named like this may be registered with it (* and ? wildcards)" };
         var expires = new Option<string?>("--expires") { Description = "Lifetime: 30d, 12h, 90m (default: never)" };
         var db = Db();

@@ -113,6 +113,10 @@ internal static class SetupCommand
                     and hooks on SessionStart, UserPromptSubmit and Stop (`eventbus hook …`). Check with `claude mcp list` and `eventbus doctor`.
                     To have events pushed into the session, start Claude Code with:
                       claude {ClaudeConfig.ChannelFlag}
+                    Using plugins? The eventbus plugin sets up the same (plus a monitor that pushes events with no launch flag):
+                      claude plugin marketplace add <the EventBus repository: its path or git URL>
+                      claude plugin install eventbus@eventbus
+                    (use one or the other: with both, Claude Code runs two copies of each server and hook)
                     """);
                 if (run.Get(token) is { Length: > 0 } literal && !literal.Contains("${", StringComparison.Ordinal) && chosen == "project")
                 {

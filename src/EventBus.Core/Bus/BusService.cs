@@ -21,6 +21,9 @@ public sealed class BusService(
     private const string Anonymous = "anonymous";
     private int _longPolls;
 
+    /// <summary>Answers to permission requests: only the server's permission service stores these (who may answer is checked there).</summary>
+    public const string ReservedAnswerType = "permission_response";
+
     // Reads refresh the heartbeat at most this often: expiry is measured in hours, so a write per poll buys nothing.
     private static readonly TimeSpan HeartbeatResolution = TimeSpan.FromSeconds(1);
     private const string DeletedHint =
@@ -198,6 +201,13 @@ public sealed class BusService(
     public NewEvent ToNewEvent(PublishRequest request)
     {
         Validate.Name(request.EventType, "event_type");
+        if (request.EventType == ReservedAnswerType)
+        {
+            throw new BusValidationException(
+                $"event_type \"{ReservedAnswerType}\" is published only by the bus when a permission request is answered " +
+                "(answer_permission, POST /api/v1/permissions/{request_id}, eventbus permission allow|deny).");
+        }
+
         if (request.Payload is null)
         {
             throw new BusValidationException("payload must be given (a string; it may be empty).");

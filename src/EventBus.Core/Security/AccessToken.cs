@@ -3,7 +3,11 @@ using System.Text;
 
 namespace EventBus.Core.Security;
 
-/// <summary>What a token may do. Each scope includes the ones before it.</summary>
+/// <summary>
+/// What a token may do. Read, Publish and Admin each include the ones before them; Approve (numbered after Admin so
+/// stored scopes keep their values) is Publish plus answering permission requests, and Admin includes it too
+/// (<see cref="TokenScopes.Includes"/>).
+/// </summary>
 public enum TokenScope
 {
     /// <summary>Read events, follow streams and push, keep its own sessions (register, ack, subscribe).</summary>
@@ -14,6 +18,21 @@ public enum TokenScope
 
     /// <summary>Everything: webhooks, any session, every direct message.</summary>
     Admin = 3,
+
+    /// <summary>Publish, and answer agents' permission requests (<c>answer_permission</c>).</summary>
+    Approve = 4,
+}
+
+/// <summary>Which scope includes which.</summary>
+public static class TokenScopes
+{
+    /// <summary>True when a token with <paramref name="have"/> may do what needs <paramref name="need"/>.</summary>
+    public static bool Includes(TokenScope have, TokenScope need) => have switch
+    {
+        TokenScope.Admin => true,
+        TokenScope.Approve => need is TokenScope.Approve or TokenScope.Read or TokenScope.Publish,
+        _ => need != TokenScope.Approve && have >= need,
+    };
 }
 
 /// <summary>A stored access token: only the hash of its secret is kept.</summary>
@@ -46,6 +65,7 @@ public static class TokenSecrets
     {
         TokenScope.Read => "read",
         TokenScope.Publish => "publish",
+        TokenScope.Approve => "approve",
         _ => "admin",
     };
 
@@ -56,6 +76,7 @@ public static class TokenSecrets
             "read" => TokenScope.Read,
             "publish" => TokenScope.Publish,
             "admin" => TokenScope.Admin,
+            "approve" => TokenScope.Approve,
             _ => 0,
         };
         return scope != 0;

@@ -8,6 +8,7 @@ using EventBus.Server.Ingest;
 using EventBus.Server.Mcp;
 using EventBus.Server.Mqtt;
 using EventBus.Server.Notifications;
+using EventBus.Server.Permissions;
 using EventBus.Server.Platform;
 using EventBus.Server.Retention;
 using EventBus.Server.Sessions;
@@ -37,6 +38,7 @@ public static class EventBusServices
             json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
         services.AddApi();
+        services.AddPermissions();
         services.AddDashboard();
         services.AddOpenApi();
         services.AddSingleton(TimeProvider.System);
@@ -86,6 +88,7 @@ public static class EventBusServices
         app.MapHealth();
         app.MapMcp();
         app.MapApi();
+        app.MapPermissions();
         app.MapWebSocketStream();
         app.MapMqtt();
         app.MapIngest();

@@ -27,7 +27,7 @@ internal sealed class AuthGate(RequestDelegate next, TokenAuthenticator authenti
         {
             await RefuseAsync(context, StatusCodes.Status401Unauthorized, null,
                 "Unauthorized: this bus needs a token. Send \"Authorization: Bearer <token>\" (create one on the bus host with " +
-                "`eventbus token create --name <name> --scope read|publish|admin`).");
+                "`eventbus token create --name <name> --scope read|publish|approve|admin`).");
             return;
         }
 

@@ -22,7 +22,7 @@ internal sealed record Caller(AccessToken? Token)
     /// <summary>The token whose view of direct messages applies (null: sees them all).</summary>
     public string? DirectMessageFilter => Token is { Scope: not TokenScope.Admin } token ? token.TokenId : null;
 
-    public bool Has(TokenScope scope) => Scope >= scope;
+    public bool Has(TokenScope scope) => TokenScopes.Includes(Scope, scope);
 
     /// <summary>The caller as the bus rules see it (which sessions it may act as, and how refusals name it).</summary>
     public Actor Actor => field ??= Token is null ? Actor.Open : new Actor(TokenId, IsAdmin, Describe());

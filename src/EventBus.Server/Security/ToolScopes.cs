@@ -2,13 +2,14 @@ using EventBus.Core.Security;
 
 namespace EventBus.Server.Security;
 
-/// <summary>The scope each tool needs. Publishing needs publish; webhooks need admin; the rest reads.</summary>
+/// <summary>The scope each tool needs. Publishing needs publish; answering permission requests needs approve; webhooks need admin; the rest reads.</summary>
 internal static class ToolScopes
 {
     private static readonly Dictionary<string, TokenScope> Needs = new(StringComparer.Ordinal)
     {
         ["publish_event"] = TokenScope.Publish,
         ["notify"] = TokenScope.Publish,
+        ["answer_permission"] = TokenScope.Approve,
         ["register_webhook"] = TokenScope.Admin,
         ["list_webhooks"] = TokenScope.Admin,
         ["set_webhook_active"] = TokenScope.Admin,

@@ -5,9 +5,9 @@ using EventBus.Server.Webhooks;
 namespace EventBus.Server.Tools;
 
 /// <summary>The bus tools by name: one set of instances serves tools/list (through the SDK) and tools/call.</summary>
-internal sealed class ToolRegistry(BusService bus, WebhookService webhooks)
+internal sealed class ToolRegistry(BusService bus, WebhookService webhooks, Permissions.PermissionService permissions, IHttpContextAccessor http)
 {
-    public IReadOnlyList<BusTool> All { get; } = BusToolCatalog.Create(bus, webhooks);
+    public IReadOnlyList<BusTool> All { get; } = [.. BusToolCatalog.Create(bus, webhooks), Permissions.AnswerPermissionTool.Create(permissions, http)];
 
     private FrozenDictionary<string, BusTool>? _byName;
 

@@ -40,7 +40,7 @@ internal static class CliProcess
         }
 
         // A clean slate: the machine's own bus settings must not leak into a test.
-        foreach (var name in (string[])["EVENTBUS_URL", "AGENT_EVENT_BUS_URL", "EVENTBUS_SESSION_ID", "AGENT_EVENT_BUS_SESSION_ID", "CLAUDE_CODE_SESSION_ID", "EVENTBUS_TOKEN"])
+        foreach (var name in (string[])["EVENTBUS_URL", "AGENT_EVENT_BUS_URL", "EVENTBUS_SESSION_ID", "AGENT_EVENT_BUS_SESSION_ID", "CLAUDE_CODE_SESSION_ID", "EVENTBUS_TOKEN", "EVENTBUS_DELIVERY", "CLAUDE_PLUGIN_OPTION_URL", "CLAUDE_PLUGIN_OPTION_TOKEN"])
         {
             info.Environment.Remove(name);
         }

@@ -26,9 +26,10 @@ export const POST_HEADERS = Object.freeze({
   Accept: 'application/json, text/event-stream',
 });
 
-// The twelve tools of the agent-event-bus contract plus the push subscription and delivery log tools, sorted.
+// The twelve tools of the agent-event-bus contract plus the push subscription, delivery log and permission tools, sorted.
 export const TOOL_NAMES = Object.freeze([
   'ack_events',
+  'answer_permission',
   'get_events',
   'list_channels',
   'list_deliveries',

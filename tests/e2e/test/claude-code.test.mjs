@@ -44,7 +44,7 @@ describe('Claude Code: claude mcp list', () => {
   test('reports the EventBus server as ✔ Connected (and a dead one as failed)', async () => {
     const version = await claude('--version');
     assert.equal(version.code, 0, `claude --version: ${version.stderr}`);
-    assert.match(version.stdout, /^2\.1\.330 \(Claude Code\)/);
+    assert.match(version.stdout, /^2\.1\.332 \(Claude Code\)/);
 
     const added = await claude('mcp', 'add', '--transport', 'http', '--scope', 'user', 'eventbus', MCP_URL);
     assert.equal(added.code, 0, `claude mcp add: ${added.stdout}${added.stderr}`);

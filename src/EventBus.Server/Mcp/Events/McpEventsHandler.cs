@@ -63,7 +63,7 @@ internal sealed partial class McpEventsHandler(
                 case "events/subscribe":
                 case "events/unsubscribe":
                     // Parsed first, so an unknown name or bad arguments get their own error; then the mode.
-                    _ = Subscription.Parse(request.Params, allowCursor: true);
+                    _ = Subscription.Parse(request.Params);
                     throw EventsException.UnsupportedMode("webhook");
                 default:
                     await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status200OK, JsonRpcReplies.MethodNotFound,
@@ -80,7 +80,7 @@ internal sealed partial class McpEventsHandler(
 
     private async Task PollAsync(HttpContext context, JsonRpcRequest request)
     {
-        var subscription = Subscription.Parse(request.Params, allowCursor: true);
+        var subscription = Subscription.Parse(request.Params);
         var caller = Authorize(context);
         var maxEvents = subscription.MaxEvents ?? DefaultMaxEvents;
         var ct = context.RequestAborted;
@@ -118,7 +118,7 @@ internal sealed partial class McpEventsHandler(
 
     private async Task StreamAsync(HttpContext context, JsonRpcRequest request, McpHttpSession? session)
     {
-        var subscription = Subscription.Parse(request.Params, allowCursor: true);
+        var subscription = Subscription.Parse(request.Params);
         var caller = Authorize(context);
         var filter = Filter(subscription.Arguments, caller);
         if (limits.TryOpenStream(context, out var slot) is { } refusal)

@@ -6,7 +6,7 @@ namespace EventBus.Server.Mcp.Events;
 /// <summary>The params every delivery mode shares: <c>{name, arguments, cursor, maxAgeMs?, maxEvents?}</c>, checked.</summary>
 internal sealed record Subscription(BusEventArguments Arguments, long? Cursor, TimeSpan? MaxAge, int? MaxEvents)
 {
-    public static Subscription Parse(JsonNode? parameters, bool allowCursor)
+    public static Subscription Parse(JsonNode? parameters)
     {
         if (parameters is not JsonObject fields)
         {
@@ -23,7 +23,7 @@ internal sealed record Subscription(BusEventArguments Arguments, long? Cursor, T
 
         var arguments = BusEventArguments.Parse(fields["arguments"]);
         long? cursor = null;
-        if (allowCursor && fields["cursor"] is { } cursorNode)
+        if (fields["cursor"] is { } cursorNode)
         {
             cursor = cursorNode is JsonValue c && c.TryGetValue<string>(out var cursorText) && Core.Events.Cursor.TryParse(cursorText, out var position)
                 ? position

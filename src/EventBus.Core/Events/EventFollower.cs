@@ -26,12 +26,34 @@ public sealed class EventFollower(IEventStore store, RecentEvents recent, Commit
     /// <paramref name="filter"/>, in id order and in pages, then follows commits until cancelled. When nothing was
     /// delivered for <paramref name="idleInterval"/>, <paramref name="idle"/> runs (a keep-alive) if given.
     /// </summary>
-    public async Task FollowAsync(
+    public Task FollowAsync(
         long position,
         FollowFilter filter,
         Func<IReadOnlyList<BusEvent>, CancellationToken, ValueTask> deliver,
         TimeSpan idleInterval,
         Func<CancellationToken, ValueTask>? idle,
+        CancellationToken cancellationToken) =>
+        RunAsync(position, filter, deliver, idleInterval, idle is null ? null : (_, ct) => idle(ct), cancellationToken);
+
+    /// <summary>
+    /// As <see cref="FollowAsync"/>, but the quiet-time callback is a heartbeat told the position read up to (events
+    /// filtered out included), for a consumer whose keep-alive carries its cursor (the MCP Events draft's heartbeat).
+    /// </summary>
+    public Task FollowWithHeartbeatAsync(
+        long position,
+        FollowFilter filter,
+        Func<IReadOnlyList<BusEvent>, CancellationToken, ValueTask> deliver,
+        TimeSpan heartbeatInterval,
+        Func<long, CancellationToken, ValueTask> heartbeat,
+        CancellationToken cancellationToken) =>
+        RunAsync(position, filter, deliver, heartbeatInterval, heartbeat, cancellationToken);
+
+    private async Task RunAsync(
+        long position,
+        FollowFilter filter,
+        Func<IReadOnlyList<BusEvent>, CancellationToken, ValueTask> deliver,
+        TimeSpan idleInterval,
+        Func<long, CancellationToken, ValueTask>? idle,
         CancellationToken cancellationToken)
     {
         var lastDelivery = time.GetTimestamp();
@@ -55,7 +77,7 @@ public sealed class EventFollower(IEventStore store, RecentEvents recent, Commit
                 var quietFor = time.GetElapsedTime(lastDelivery);
                 if (idle is not null && quietFor >= idleInterval)
                 {
-                    await idle(cancellationToken);
+                    await idle(position, cancellationToken);
                     lastDelivery = time.GetTimestamp();
                     continue;
                 }

@@ -68,6 +68,8 @@ public static class EventBusServices
         services.AddSingleton<ToolRegistry>();
         services.AddSingleton<McpServerOptions>(sp => McpServerSetup.Create(sp.GetRequiredService<ToolRegistry>()));
         services.AddSingleton<McpToolDispatcher>();
+        services.AddSingleton<Mcp.Events.EventReplay>();
+        services.AddSingleton<Mcp.Events.McpEventsHandler>();
         services.AddSingleton<Push.PushService>();
         services.AddSingleton<McpSessionStore>();
         services.AddSingleton<McpHttpHandler>();

@@ -15,6 +15,7 @@ namespace EventBus.Server.Mcp;
 internal sealed partial class McpHttpHandler(
     McpSessionStore sessions,
     McpToolDispatcher tools,
+    Events.McpEventsHandler events,
     Push.PushService push,
     Limits.CallerLimits limits,
     IOptions<Hosting.ServerOptions> serverOptions,
@@ -70,7 +71,21 @@ internal sealed partial class McpHttpHandler(
         var sessionId = context.Request.Headers[SessionHeader].ToString();
         if (message is JsonRpcRequest { Method: "tools/call" } call)
         {
-            await CallToolAsync(context, call, body, sessionId);
+            await DirectAsync(context, sessionId, s => tools.HandleAsync(context, call, body, s));
+            return;
+        }
+
+        // tools/list answers with the tools the caller's token may call, so it is ours too (see McpToolDispatcher).
+        if (message is JsonRpcRequest { Method: "tools/list" } list)
+        {
+            await DirectAsync(context, sessionId, _ => tools.ListAsync(context, list));
+            return;
+        }
+
+        // The MCP Events extension (draft): poll, push and the list, over the bus log (Mcp/Events).
+        if (message is JsonRpcRequest eventsRequest && Events.McpEventsHandler.Handles(eventsRequest.Method))
+        {
+            await DirectAsync(context, sessionId, s => events.HandleAsync(context, eventsRequest, s));
             return;
         }
 
@@ -210,11 +225,12 @@ internal sealed partial class McpHttpHandler(
         context.Response.StatusCode = StatusCodes.Status200OK;
     }
 
-    private async Task CallToolAsync(HttpContext context, JsonRpcRequest call, ReadOnlyMemory<byte> body, string sessionId)
+    /// <summary>A request the binding answers itself: stateless, or within its session (which must be the caller's).</summary>
+    private async Task DirectAsync(HttpContext context, string sessionId, Func<McpHttpSession?, Task> answer)
     {
         if (string.IsNullOrEmpty(sessionId))
         {
-            await tools.HandleAsync(context, call, body, null);
+            await answer(null);
             return;
         }
 
@@ -225,16 +241,16 @@ internal sealed partial class McpHttpHandler(
 
         context.Response.Headers[SessionHeader] = session.Id;
         using var scope = session.BeginRequest();
-        await tools.HandleAsync(context, call, body, session);
+        await answer(session);
     }
 
-    private static async Task RunPostAsync(HttpContext context, McpHttpSession session, JsonRpcMessage message)
+    private async Task RunPostAsync(HttpContext context, McpHttpSession session, JsonRpcMessage message)
     {
         context.Response.Headers[SessionHeader] = session.Id;
         using var scope = session.BeginRequest();
         if (message is JsonRpcRequest)
         {
-            PrepareEventStream(context);
+            await StartPostStreamAsync(context);
         }
 
         var wrote = await session.Transport.HandlePostRequestAsync(message, context.Response.Body, context.RequestAborted);
@@ -284,7 +300,14 @@ internal sealed partial class McpHttpHandler(
         }
     }
 
-    private static void PrepareEventStream(HttpContext context)
+    /// <summary>A session's POST carrying a request is answered as an event stream that opens with the priming event.</summary>
+    private Task StartPostStreamAsync(HttpContext context)
+    {
+        PrepareEventStream(context);
+        return context.Response.Body.WriteAsync(McpSse.Priming(McpSse.PostStreamId, options.Value.RetryInterval), context.RequestAborted).AsTask();
+    }
+
+    internal static void PrepareEventStream(HttpContext context)
     {
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "text/event-stream";

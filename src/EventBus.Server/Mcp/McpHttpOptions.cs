@@ -15,6 +15,12 @@ public sealed class McpHttpOptions
     /// <summary>A <c>: keepalive</c> comment goes out on an open stream after this much silence. Default 15 s.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// The <c>retry</c> field of the priming event that starts every POST answered as an event stream: how long a
+    /// client waits before it reconnects a stream that broke. Default 2 s.
+    /// </summary>
+    public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The most MCP sessions open at once; past it, new sessions get 503. Default 10,000.</summary>
     public int MaxSessions { get; set; } = 10_000;
 

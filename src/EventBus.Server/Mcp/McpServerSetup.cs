@@ -41,7 +41,13 @@ internal static class McpServerSetup
             {
                 Tools = new ToolsCapability { ListChanged = false },
                 // Claude Code shows notifications/claude/channel to the model when this is declared.
-                Experimental = new Dictionary<string, object> { ["claude/channel"] = new System.Text.Json.Nodes.JsonObject() },
+                Experimental = new Dictionary<string, object>
+                {
+                    ["claude/channel"] = new System.Text.Json.Nodes.JsonObject(),
+                    // The MCP Events extension (draft): the draft's own `events` capability object. The SDK's typed
+                    // capabilities have no top-level `events` member, so it is declared here (Mcp/Events).
+                    ["events"] = new System.Text.Json.Nodes.JsonObject { ["listChanged"] = false },
+                },
                 Logging = new LoggingCapability(),
             },
             ToolCollection = tools,

@@ -25,6 +25,7 @@ internal sealed partial class McpToolDispatcher(
 
     private static readonly JsonTypeInfo<CallToolRequestParams> ParamsInfo = TypeInfo<CallToolRequestParams>();
     private static readonly JsonTypeInfo<RequestId> IdInfo = TypeInfo<RequestId>();
+    private static readonly JsonTypeInfo<ListToolsResult> ListInfo = TypeInfo<ListToolsResult>();
 
     private int _longCalls;
 
@@ -62,7 +63,7 @@ internal sealed partial class McpToolDispatcher(
 
         var caller = Security.Caller.Of(context);
         var needs = Security.ToolScopes.For(name);
-        if (!caller.Has(needs))
+        if (!Security.ToolScopes.Allows(caller, name))
         {
             await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status403Forbidden, JsonRpcReplies.ServerError,
                 $"Forbidden: {name} needs a token with the {Core.Security.TokenSecrets.ScopeName(needs)} scope; {caller.Describe()} does not have it.",
@@ -142,6 +143,26 @@ internal sealed partial class McpToolDispatcher(
         });
     }
 
+    /// <summary>
+    /// Answers <c>tools/list</c> with the tools this caller's token may call: the same <see cref="Security.ToolScopes.Allows"/>
+    /// that refuses a <c>tools/call</c>, so the list never offers a tool the call would refuse (and a read token's agent
+    /// does not pay context for publish and webhook tools). One page: the list is small.
+    /// </summary>
+    public Task ListAsync(HttpContext context, JsonRpcRequest request)
+    {
+        var caller = Security.Caller.Of(context);
+        var result = new ListToolsResult { Tools = Visible(caller).Select(t => t.ProtocolTool).ToList() };
+        var json = JsonSerializer.SerializeToUtf8Bytes(result, ListInfo);
+        return WriteAsync(context, request.Id, writer =>
+        {
+            writer.WritePropertyName("result");
+            writer.WriteRawValue(json, skipInputValidation: true);
+        });
+    }
+
+    /// <summary>The tools <paramref name="caller"/> may call, in registry order.</summary>
+    public IEnumerable<BusTool> Visible(Security.Caller caller) => tools.All.Where(t => Security.ToolScopes.Allows(caller, t.Name));
+
     private static CallToolRequestParams? ReadParams(JsonRpcRequest request, ReadOnlyMemory<byte> body)
     {
         try
@@ -181,6 +202,10 @@ internal sealed partial class McpToolDispatcher(
                 if (!context.Response.HasStarted)
                 {
                     StartEventStream(context.Response);
+                    if (McpSse.Primes(context))
+                    {
+                        await context.Response.Body.WriteAsync(McpSse.Priming(McpSse.PostStreamId, options.Value.RetryInterval), context.RequestAborted);
+                    }
                 }
 
                 await context.Response.Body.WriteAsync(KeepAlive, context.RequestAborted);
@@ -204,7 +229,7 @@ internal sealed partial class McpToolDispatcher(
         response.Headers.CacheControl = "no-cache, no-store";
     }
 
-    private static Task WriteErrorAsync(HttpContext context, RequestId id, string message) =>
+    private Task WriteErrorAsync(HttpContext context, RequestId id, string message) =>
         WriteAsync(context, id, json =>
         {
             json.WriteStartObject("error");
@@ -213,8 +238,13 @@ internal sealed partial class McpToolDispatcher(
             json.WriteEndObject();
         });
 
-    private static async Task WriteAsync(HttpContext context, RequestId id, Action<Utf8JsonWriter> body)
+    private async Task WriteAsync(HttpContext context, RequestId id, Action<Utf8JsonWriter> body)
     {
+        var response = context.Response;
+        // A stream that starts here opens with the priming event, in the same sized write as the answer.
+        var priming = response.HasStarted || !McpSse.Primes(context)
+            ? ReadOnlyMemory<byte>.Empty
+            : McpSse.Priming(McpSse.PostStreamId, options.Value.RetryInterval);
         var buffer = SseMessage.Build(
             json =>
             {
@@ -223,8 +253,8 @@ internal sealed partial class McpToolDispatcher(
                 JsonSerializer.Serialize(json, id, IdInfo);
                 json.WriteString("jsonrpc", "2.0");
             },
-            capacity: 1024);
-        var response = context.Response;
+            capacity: 1024,
+            prefix: priming.Span);
         if (!response.HasStarted)
         {
             StartEventStream(response);

@@ -13,9 +13,11 @@ internal static class SseMessage
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static ArrayBufferWriter<byte> Build(Action<Utf8JsonWriter> writeMembers, long? id = null, int capacity = 512)
+    public static ArrayBufferWriter<byte> Build(
+        Action<Utf8JsonWriter> writeMembers, long? id = null, int capacity = 512, ReadOnlySpan<byte> prefix = default)
     {
-        var buffer = new ArrayBufferWriter<byte>(capacity);
+        var buffer = new ArrayBufferWriter<byte>(capacity + prefix.Length);
+        buffer.Write(prefix);
         if (id is { } eventId)
         {
             buffer.Write("id: "u8);

@@ -19,4 +19,7 @@ internal static class ToolScopes
     };
 
     public static TokenScope For(string tool) => Needs.GetValueOrDefault(tool, TokenScope.Read);
+
+    /// <summary>Whether <paramref name="caller"/> may call <paramref name="tool"/>: tools/call and tools/list both ask this.</summary>
+    public static bool Allows(Caller caller, string tool) => caller.Has(For(tool));
 }

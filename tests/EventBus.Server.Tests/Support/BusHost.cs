@@ -130,11 +130,14 @@ internal sealed class BusHost : IAsyncDisposable
         return id;
     }
 
-    /// <summary>The JSON of the first SSE <c>data:</c> line, as the old CLI parses it.</summary>
+    /// <summary>
+    /// The JSON of the first SSE <c>data:</c> line that has any, as the old CLI parses it (a session's stream opens with
+    /// a priming event whose data is empty; session-less answers have none).
+    /// </summary>
     public static async Task<JsonElement> FirstDataAsync(HttpResponseMessage response)
     {
         var body = await response.Content.ReadAsStringAsync(TestTimeouts.Token());
-        var line = body.Split('\n').First(l => l.StartsWith("data:", StringComparison.Ordinal));
+        var line = body.Split('\n').First(l => l.StartsWith("data:", StringComparison.Ordinal) && l["data:".Length..].Trim().Length > 0);
         return JsonDocument.Parse(line["data:".Length..]).RootElement.Clone();
     }
 

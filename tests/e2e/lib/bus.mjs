@@ -53,9 +53,12 @@ export function uniqueTag(prefix) {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** The first `data:` line of an SSE body, parsed as JSON (exactly what the old CLI does). */
+/**
+ * The first `data:` line with data of an SSE body, parsed as JSON (what the old CLI does: its session-less answers
+ * have no other; a session's stream opens with a priming event whose data is empty, which SSE clients skip).
+ */
 export function firstSseData(text) {
-  const line = text.split(/\r?\n/).find((l) => l.startsWith('data:'));
+  const line = text.split(/\r?\n/).find((l) => l.startsWith('data:') && l.slice('data:'.length).trim() !== '');
   assert.ok(line, `no SSE data line in response body: ${JSON.stringify(text.slice(0, 500))}`);
   return JSON.parse(line.slice('data:'.length).trim());
 }

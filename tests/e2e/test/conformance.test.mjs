@@ -18,7 +18,16 @@ const SCENARIOS = [
   'server-sse-multiple-streams',
   'dns-rebinding-protection',
   'logging-set-level',
+  'server-sse-polling',
 ];
+
+// Checks a scenario may leave at WARNING, each with why; every other check of it must pass. server-sse-polling's
+// priming-event and retry-field checks must pass; its resume check calls the suite's own fixture tool
+// `test_reconnection` (a tool that drops the POST stream mid-call and answers on a GET that resumes it), which the
+// bus does not have: an unknown tool is an error, and the check wants a result.
+const TOLERATED = {
+  'server-sse-polling': ['server-sse-disconnect-resume'],
+};
 
 describe('MCP conformance suite (server scenarios)', () => {
   let outRoot;
@@ -41,7 +50,8 @@ describe('MCP conformance suite (server scenarios)', () => {
       const checks = JSON.parse(await readFile(join(outDir, resultDir, 'checks.json'), 'utf8'));
 
       assert.ok(checks.length > 0, `${scenario} recorded no checks:\n${transcript}`);
-      const bad = checks.filter((c) => c.status !== 'SUCCESS' && c.status !== 'INFO');
+      const tolerated = TOLERATED[scenario] ?? [];
+      const bad = checks.filter((c) => c.status !== 'SUCCESS' && c.status !== 'INFO' && !(c.status === 'WARNING' && tolerated.includes(c.id)));
       assert.deepEqual(
         bad.map((c) => `${c.status} ${c.id}: ${c.errorMessage ?? c.description}`),
         [],

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using EventBus.Core.Bus;
+using EventBus.Server.Permissions;
 using EventBus.Server.Webhooks;
 using static EventBus.Server.Health.HealthEndpoints;
 
@@ -33,6 +34,7 @@ namespace EventBus.Cli.Client;
 [JsonSerializable(typeof(List<DeliveryReply>))]
 [JsonSerializable(typeof(RegisterWebhookReply))]
 [JsonSerializable(typeof(SuccessReply))]
+[JsonSerializable(typeof(PermissionAnswerReply))]
 [JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(HookStdin))]
 internal sealed partial class CliJson : JsonSerializerContext;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using EventBus.Cli.Client;
 
 namespace EventBus.Cli.Commands;
 
@@ -21,13 +22,14 @@ internal static class PermissionCommand
         command.SetAction(context, async run =>
         {
             var result = await run.CallAsync("answer_permission", new JsonObject { ["request_id"] = run.Get(requestId), ["behavior"] = behavior });
-            if (SessionCommands.ErrorOf(result) is not null || run.Json)
+            if (Reply.ErrorOf(result) is not null || run.Json)
             {
                 return SessionCommands.ResultOrError(run, result);
             }
 
+            var answer = Reply.Read(result, CliJson.Default.PermissionAnswerReply);
             await run.Out.WriteLineAsync(
-                $"{behavior}: request {SessionCommands.Text(result, "request_id")} answered (event {SessionCommands.Text(result, "event_id")} on {SessionCommands.Text(result, "channel")})");
+                $"{behavior}: request {answer.RequestId} answered (event {answer.EventId} on {answer.Channel})");
             return CliApp.Ok;
         });
         return command;

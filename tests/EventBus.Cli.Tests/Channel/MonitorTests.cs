@@ -68,7 +68,7 @@ public sealed class MonitorTests : IAsyncLifetime
     private async Task<string> SessionAsync()
     {
         string? id = null;
-        await Waiting.UntilAsync(async () =>
+        await Waiting.UntilCommittedAsync(_bus.Service<EventBus.Core.Events.CommitSignal>(), async () =>
         {
             var sessions = await Cli().RunAsync("sessions", "--json");
             id = sessions.Json().EnumerateArray().Where(s => s.GetProperty("client_id").GetString() == _claudeSession)
@@ -122,7 +122,7 @@ public sealed class MonitorTests : IAsyncLifetime
                 "notifications/claude/channel/permission_request",
                 new Dictionary<string, string> { ["request_id"] = "order", ["tool_name"] = "Bash", ["description"] = "d", ["input_preview"] = "p" },
                 cancellationToken: TestTimeouts.Token());
-            await Waiting.UntilAsync(async () => (await Cli().RunAsync("permission", "allow", "order")).ExitCode == 0);
+            await Waiting.UntilCommittedAsync(_bus.Service<EventBus.Core.Events.CommitSignal>(), async () => (await Cli().RunAsync("permission", "allow", "order")).ExitCode == 0);
             using (var timeout = new CancellationTokenSource(TestTimeouts.Default))
             {
                 (await answers.ReadAsync(timeout.Token)).GetProperty("request_id").GetString().Should().Be("order");

@@ -115,7 +115,7 @@ public sealed class PermissionRelayTests : IAsyncLifetime
     private async Task<JsonElement> RequestEventAsync(string requestId, string? token)
     {
         JsonElement found = default;
-        await Waiting.UntilAsync(async () =>
+        await Waiting.UntilCommittedAsync(_bus.Service<EventBus.Core.Events.CommitSignal>(), async () =>
         {
             var read = await Cli(token).RunAsync("events", "--channel", _approvals, "--json", "--correlation-id", "permission:" + requestId);
             if (read.ExitCode != 0 || read.Json().GetProperty("events").GetArrayLength() == 0)
@@ -148,7 +148,11 @@ public sealed class PermissionRelayTests : IAsyncLifetime
         var agent = await TokenAsync("agent", "approve");
         var publisher = await TokenAsync("publisher", "publish");
         var approver = await TokenAsync("approver", "approve");
-        await Waiting.UntilAsync(async () => (await Cli().RunAsync("sessions")).ExitCode != 0);
+        // The server reads tokens through a cache that lives one second on the real clock: nothing commits when it
+        // refreshes, so this wait re-checks on real time.
+        await Waiting.UntilAsync(
+            async () => (await Cli().RunAsync("sessions")).ExitCode != 0,
+            token => Task.Delay(TimeSpan.FromMilliseconds(100), token));
         await using var relay = await StartAsync(agent, "--permission-relay");
 
         await relay.RequestAsync("abcde");
@@ -214,7 +218,7 @@ public sealed class PermissionRelayTests : IAsyncLifetime
 
         // A direct message published after the refused answer reaches the channel: had anything been relayed, it came first.
         string session = null!;
-        await Waiting.UntilAsync(async () =>
+        await Waiting.UntilCommittedAsync(_bus.Service<EventBus.Core.Events.CommitSignal>(), async () =>
         {
             var sessions = await Cli().RunAsync("sessions", "--json");
             session = sessions.Json().EnumerateArray().Where(s => s.GetProperty("client_id").GetString() == _claudeSession)

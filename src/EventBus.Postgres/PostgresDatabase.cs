@@ -48,6 +48,9 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     /// <summary>Whether the notification listener is connected (reported by /health).</summary>
     public bool ListenerConnected { get; set; }
 
+    /// <summary>The server process of the listener's connection while connected: webhook leases name it, so they end with it.</summary>
+    public int? ListenerPid { get; set; }
+
     /// <summary>Connects, applies pending migrations (once across nodes) and starts the writer. Later calls return at once.</summary>
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {

@@ -41,6 +41,7 @@ internal sealed partial class PostgresListener(PostgresDatabase database, TimePr
                     LogConnected(logger, database.Location);
                 }
 
+                database.ListenerPid = connection.ProcessID;
                 database.ListenerConnected = true;
                 backoff = FirstBackoff;
                 database.Relay.Backstop(); // whatever committed while this node was not listening
@@ -67,6 +68,7 @@ internal sealed partial class PostgresListener(PostgresDatabase database, TimePr
                 }
 
                 database.ListenerConnected = false;
+                database.ListenerPid = null;
                 try
                 {
                     await Task.Delay(backoff, time, stoppingToken);

@@ -8,9 +8,10 @@ namespace EventBus.Postgres;
 /// <summary>
 /// The PostgreSQL store's webhooks, outbox, attempts and ingest keys. The outbox rows are written by the event insert
 /// itself (<see cref="PgEvents.InsertAsync"/>). Each webhook's lane runs on one node at a time: reading its pending
-/// deliveries takes (or renews) a lease on the webhook, so each delivery is sent by one node and in order; a node
-/// that dies stops renewing, its lease lapses after <see cref="PostgresStoreOptions.WebhookLease"/>, and another
-/// node's lane (woken by the backstop) takes over.
+/// deliveries takes (or renews) a lease on the webhook, so each delivery is sent by one node and in order. The lease
+/// names the holder's listener connection: a node that dies loses that connection and its leases at once (else they
+/// lapse after <see cref="PostgresStoreOptions.WebhookLease"/>), and another node's lane, woken by the backstop,
+/// takes over.
 /// </summary>
 public sealed class PostgresWebhookStore : IWebhookStore
 {
@@ -133,12 +134,14 @@ public sealed class PostgresWebhookStore : IWebhookStore
     {
         var holder = await c.ExecuteScalarAsync<string?>(
             """
-            INSERT INTO webhook_leases (webhook_id, node, until) VALUES (@Id, @Node, clock_timestamp() + @Lease)
-            ON CONFLICT (webhook_id) DO UPDATE SET node = excluded.node, until = excluded.until
+            INSERT INTO webhook_leases (webhook_id, node, holder_pid, until) VALUES (@Id, @Node, @Pid, clock_timestamp() + @Lease)
+            ON CONFLICT (webhook_id) DO UPDATE SET node = excluded.node, holder_pid = excluded.holder_pid, until = excluded.until
             WHERE webhook_leases.node = excluded.node OR webhook_leases.until < clock_timestamp()
+               OR (webhook_leases.holder_pid IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = webhook_leases.holder_pid))
             RETURNING node
             """,
-            new { Id = webhookId, Node = _database.NodeId, Lease = _database.Options.WebhookLease }, transaction);
+            new { Id = webhookId, Node = _database.NodeId, Pid = _database.ListenerPid, Lease = _database.Options.WebhookLease }, transaction);
         return holder is not null;
     }
 

@@ -102,10 +102,12 @@ CREATE TABLE webhook_attempts (
 );
 
 -- Which node sends a webhook's deliveries now: one lane per webhook across all nodes, so deliveries stay in order and
--- each is sent once. A lease the holder stops renewing (a node that died) lapses and another node takes the lane.
+-- each is sent once. A lease lapses when its holder stops renewing it, or at once when the holder's listener
+-- connection (holder_pid) is gone: a node killed with -9 hands its lanes over without waiting out the lease.
 CREATE TABLE webhook_leases (
     webhook_id TEXT        PRIMARY KEY,
     node       TEXT        NOT NULL,
+    holder_pid INTEGER,
     until      TIMESTAMPTZ NOT NULL
 );
 

@@ -28,10 +28,12 @@ restore:
 build: restore
 	$(DOTNET) build EventBus.sln -c $(CONFIG) --no-restore
 
+## unit: every test project against SQLite and, side by side, the server suite against a PostgreSQL this starts
 unit: build test-deps
-	$(TEST_ENV) $(DOTNET) test EventBus.sln -c $(CONFIG) --no-build
+	$(TEST_ENV) bash scripts/with-postgres.sh bash scripts/unit-tests.sh $(CONFIG)
 
-## test-deps: what the tests need from the machine (Mosquitto and its clients, promtool, systemd-analyze), installed when missing
+## test-deps: what the tests need from the machine (Mosquitto and its clients, promtool, systemd-analyze, PostgreSQL),
+## installed when missing
 test-deps:
 	bash scripts/test-deps.sh
 

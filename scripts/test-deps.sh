@@ -4,7 +4,8 @@
 #   - a real Mosquitto broker and its clients (the MQTT bridge, endpoint and pipe tests start their own on a free
 #     loopback port);
 #   - promtool (the prometheus package) to check deploy/prometheus's alert rules;
-#   - systemd-analyze (the systemd package) to verify the unit `eventbus service install` writes.
+#   - systemd-analyze (the systemd package) to verify the unit `eventbus service install` writes;
+#   - PostgreSQL (Debian's postgresql, 15 on bookworm): scripts/with-postgres.sh starts one of its own per test run.
 # As root it uses apt-get, without starting the packages' daemons; elsewhere it says what to install and fails.
 #
 # Usage: scripts/test-deps.sh   (make test-deps; make unit and scripts/mqtt-e2e.sh call it)
@@ -15,9 +16,10 @@ die() { printf 'test-deps: FAILED: %s\n' "$*" >&2; exit 1; }
 
 # command -> Debian package
 declare -A NEEDED=([mosquitto]=mosquitto [mosquitto_pub]=mosquitto-clients [mosquitto_sub]=mosquitto-clients [promtool]=prometheus
-    [systemd-analyze]=systemd)
+    [systemd-analyze]=systemd [initdb]=postgresql)
 
-have() { command -v "$1" >/dev/null || [[ -x "/usr/sbin/$1" ]]; }
+# initdb and pg_ctl live in PostgreSQL's versioned folder, not on PATH.
+have() { command -v "$1" >/dev/null || [[ -x "/usr/sbin/$1" ]] || compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null; }
 
 missing=()
 for cmd in "${!NEEDED[@]}"; do

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using EventBus.Core.Security;
+using EventBus.Postgres;
 using EventBus.Sqlite;
 
 namespace EventBus.Cli.Commands;
@@ -23,7 +24,7 @@ internal static class TokenCommands
     }
 
     private static Option<string?> Db() =>
-        new("--db") { Description = "The bus's database file (default $EVENTBUS_DB, else ~/.local/share/eventbus/bus.db)" };
+        new("--db") { Description = "The bus's database file or postgres:// URL (default $EVENTBUS_DB, else ~/.local/share/eventbus/bus.db)" };
 
     private static Command New(CliContext context)
     {
@@ -152,12 +153,25 @@ internal static class TokenCommands
         return command;
     }
 
-    private static async Task<SqliteStore> OpenAsync(Invocation run, Option<string?> db)
+    private static async Task<OpenTokens> OpenAsync(Invocation run, Option<string?> db)
     {
         var path = run.Get(db) ?? run.Context.Environment("EVENTBUS_DB") ?? SqliteStoreOptions.DefaultPath();
+        if (PostgresStoreOptions.IsPostgresUrl(path))
+        {
+            var shared = new PostgresStore(new PostgresStoreOptions { Path = path });
+            await shared.InitializeAsync(run.CancellationToken);
+            return new OpenTokens(shared.Tokens, shared);
+        }
+
         var store = new SqliteStore(new SqliteStoreOptions { Path = path });
         await store.InitializeAsync(run.CancellationToken);
-        return store;
+        return new OpenTokens(store.Tokens, store);
+    }
+
+    /// <summary>The token table of whichever store the path names, and what closes it.</summary>
+    private sealed record OpenTokens(ITokenStore Tokens, IAsyncDisposable Store) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Store.DisposeAsync();
     }
 
     private static bool TryDuration(string text, out TimeSpan duration)

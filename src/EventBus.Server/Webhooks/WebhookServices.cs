@@ -2,6 +2,7 @@ using EventBus.Core.Store;
 using EventBus.Core.Webhooks;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Options;
 
 namespace EventBus.Server.Webhooks;
@@ -16,10 +17,12 @@ internal static class WebhookServices
 
         services.AddDataProtection().SetApplicationName("EventBus");
         services.AddOptions<KeyManagementOptions>()
-            .Configure<IOptions<WebhookOptions>, StoreDescriptor, ILoggerFactory>((keys, webhooks, store, logging) =>
+            .Configure<IOptions<WebhookOptions>, StoreDescriptor, ILoggerFactory, IServiceProvider>((keys, webhooks, store, logging, sp) =>
             {
-                // Owner-only: these keys decrypt every webhook secret.
-                keys.XmlRepository = new WebhookKeyRepository(webhooks.Value.ResolveKeysPath(store), logging);
+                // A store shared by several nodes keeps the key ring itself (every node decrypts every secret); else
+                // owner-only files beside the database: these keys decrypt every webhook secret.
+                keys.XmlRepository = sp.GetService<IXmlRepository>()
+                    ?? new WebhookKeyRepository(webhooks.Value.ResolveKeysPath(store), logging);
             });
 
         services.AddSingleton<WebhookSecrets>();

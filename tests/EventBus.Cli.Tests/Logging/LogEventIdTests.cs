@@ -6,7 +6,7 @@ namespace EventBus.Cli.Tests.Logging;
 /// <summary>
 /// Every <c>[LoggerMessage]</c> in the product has its own EventId, inside its feature's range, so a log search by
 /// id finds one message. The ranges: 1–99 hosting, 100 MCP, 200 sessions, 300 REST/SSE API, 400 store, 500 webhooks,
-/// 600 security, 700 the CLI's stdio channel, 800 push, 900 desktop notifications.
+/// 600 security, 700 the CLI's stdio channel, 800 push, 900 desktop notifications, 1100 the PostgreSQL store.
 /// </summary>
 public sealed class LogEventIdTests
 {
@@ -16,6 +16,7 @@ public sealed class LogEventIdTests
         typeof(Server.Hosting.EventBusApp).Assembly,
         typeof(Core.Events.CommitSignal).Assembly,
         typeof(Sqlite.SqliteStoreOptions).Assembly,
+        typeof(Postgres.PostgresStoreOptions).Assembly,
     ];
 
     [Fact]

@@ -145,7 +145,7 @@ public sealed class AdminApiTests : IAsyncLifetime
 
         health.Str("status").Should().Be("ok");
         health.Str("version").Should().NotBeNullOrEmpty();
-        health.GetProperty("store").Str("kind").Should().Be("sqlite");
+        health.GetProperty("store").Str("kind").Should().Be(TestStore.IsPostgres ? "postgres" : "sqlite");
         health.GetProperty("store").GetProperty("size_bytes").GetInt64().Should().BePositive();
         health.GetProperty("uptime_seconds").GetDouble().Should().BeGreaterThanOrEqualTo(0);
         health.GetProperty("open_streams").GetInt32().Should().Be(1);

@@ -25,6 +25,7 @@ public sealed class CrashTests : IAsyncLifetime
 
     public Task DisposeAsync()
     {
+        TestStore.Drop(_directory);
         try
         {
             Directory.Delete(_directory, recursive: true);

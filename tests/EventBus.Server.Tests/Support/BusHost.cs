@@ -10,7 +10,10 @@ using ModelContextProtocol.Protocol;
 
 namespace EventBus.Server.Tests.Support;
 
-/// <summary>The real server: Kestrel on a free loopback port, a real SQLite file in a temp folder.</summary>
+/// <summary>
+/// The real server: Kestrel on a free loopback port, a real SQLite file in a temp folder, or (EVENTBUS_TEST_STORE=postgres)
+/// a PostgreSQL database of its own (<see cref="TestStore"/>).
+/// </summary>
 internal sealed class BusHost : IAsyncDisposable
 {
     private readonly List<McpClient> _clients = [];
@@ -69,7 +72,7 @@ internal sealed class BusHost : IAsyncDisposable
         string[] args =
         [
             "--port", "0",
-            "--db", Path.Combine(directory, "bus.db"),
+            "--db", TestStore.DatabaseFor(directory),
             "--Logging:LogLevel:Default=Warning",
             .. extraArgs,
         ];
@@ -163,6 +166,7 @@ internal sealed class BusHost : IAsyncDisposable
             return;
         }
 
+        TestStore.Drop(Directory);
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

@@ -38,7 +38,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = directory,
         };
-        foreach (var arg in (string[])[dll, "--port", "0", "--db", Path.Combine(directory, "bus.db"), .. extraArgs])
+        foreach (var arg in (string[])[dll, "--port", "0", "--db", TestStore.DatabaseFor(directory), .. extraArgs])
         {
             info.ArgumentList.Add(arg);
         }

@@ -3,6 +3,7 @@ using EventBus.Server.Tests.Support;
 namespace EventBus.Server.Tests.Webhooks;
 
 /// <summary>The keys that decrypt webhook secrets: beside the database, readable by this user only.</summary>
+[Trait("Store", "SqliteOnly")] // keys in files beside the database; the Postgres store keeps them in the database
 public sealed class WebhookKeyTests
 {
     [Fact]

@@ -489,6 +489,7 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait("Store", "SqliteOnly")] // reads the database file
     public async Task TheDatabaseFileAlone_DoesNotContainTheSecret()
     {
         var keyBytes = RandomNumberGenerator.GetBytes(32);

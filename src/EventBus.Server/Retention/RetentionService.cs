@@ -236,14 +236,14 @@ internal sealed partial class RetentionService(
         base.Dispose();
     }
 
-    [LoggerMessage(EventId = 1100, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Information,
         Message = "Retention deleted {Count} events (everything up to event {DeletedThrough} may now be gone) and gave back {Reclaimed} bytes")]
     private static partial void LogDeleted(ILogger logger, long count, long deletedThrough, long reclaimed);
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "A retention pass failed; the next one retries")]
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "A retention pass failed; the next one retries")]
     private static partial void LogFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Information,
         Message = "This store cannot delete old events (it provides no retention): events are kept forever")]
     private static partial void LogNoRetention(ILogger logger);
 }

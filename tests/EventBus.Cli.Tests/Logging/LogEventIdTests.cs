@@ -6,7 +6,8 @@ namespace EventBus.Cli.Tests.Logging;
 /// <summary>
 /// Every <c>[LoggerMessage]</c> in the product has its own EventId, inside its feature's range, so a log search by
 /// id finds one message. The ranges: 1–99 hosting, 100 MCP, 200 sessions, 300 REST/SSE API, 400 store, 500 webhooks,
-/// 600 security, 700 the CLI's stdio channel, 800 push, 900 desktop notifications, 1100 the PostgreSQL store.
+/// 600 security, 700 the CLI's stdio channel, 800 push, 900 desktop notifications, 1000 metrics, 1100 the PostgreSQL
+/// store, 1200 retention, 1400 WebSocket and MQTT, 1700 the permission relay, 1900 the MCP Events extension.
 /// </summary>
 public sealed class LogEventIdTests
 {

@@ -120,8 +120,12 @@ public sealed class TwoNodeTests : IAsyncLifetime
 
         var requests = await receiver.WaitForAsync(published.Count);
         // Every event exactly once: wait until both nodes have nothing pending, then count again.
-        await Waiting.UntilAsync(async () =>
-            (await _b.Service<Core.Webhooks.IWebhookStore>().GetOutboxStatsAsync(CancellationToken.None)).Pending == 0);
+        // Either node may send: check after each attempt recorded (or lane asleep) on either.
+        await Waiting.UntilAsync(
+            async () => (await _b.Service<Core.Webhooks.IWebhookStore>().GetOutboxStatsAsync(CancellationToken.None)).Pending == 0,
+            _ => Task.WhenAny(
+                _a.Service<EventBus.Server.Webhooks.WebhookDispatcher>().Changed.NextAsync(),
+                _b.Service<EventBus.Server.Webhooks.WebhookDispatcher>().Changed.NextAsync()));
         requests = receiver.Requests;
         requests.Select(r => r.Json.GetProperty("event_id").GetInt64()).Should().BeEquivalentTo(published, "each event once, in order")
             .And.BeInAscendingOrder();
@@ -157,7 +161,10 @@ public sealed class TwoNodeTests : IAsyncLifetime
         }
 
         var higher = _b.PublishAsync("fast", "race");
-        await Waiting.UntilAsync(async () => await CountWaitingOnLocksAsync(connection) > 0);
+        // Waiting on a lock inside PostgreSQL raises nothing the test can await: re-check pg_locks on real time.
+        await Waiting.UntilAsync(
+            async () => await CountWaitingOnLocksAsync(connection) > 0,
+            token => Task.Delay(TimeSpan.FromMilliseconds(20), token));
         var readerB = await _b.ConnectAsync();
         var readerA = await _a.ConnectAsync();
         foreach (var reader in new[] { readerA, readerB })

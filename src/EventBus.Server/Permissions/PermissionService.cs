@@ -32,9 +32,6 @@ internal sealed record PermissionAnswerReply(string RequestId, string Behavior, 
 /// </summary>
 internal sealed class PermissionService(IEventStore store, TimeProvider time)
 {
-    /// <summary>One answer at a time on this node, so two answers racing cannot both find the request unanswered.</summary>
-    private readonly SemaphoreSlim _gate = new(1, 1);
-
     /// <param name="requestId">The request's id (as Claude Code gave it).</param>
     /// <param name="behavior"><c>allow</c> or <c>deny</c>.</param>
     /// <param name="caller">Who answers.</param>
@@ -89,43 +86,43 @@ internal sealed class PermissionService(IEventStore store, TimeProvider time)
                 $"permission request \"{requestId}\" expired at {Timestamps.ToWire(expires)}; it was left to Claude Code's own prompt.");
         }
 
-        await _gate.WaitAsync(cancellationToken);
-        try
+        var answeredBy = caller.Token is { } t ? $"token {t.Name} ({t.TokenId})" : "this machine (no token)";
+        var payload = new JsonObject
         {
-            var answers = await store.ReadEventsAsync(
-                new EventQuery(request.Id, 1, EventTypes: [PermissionEvents.ResponseType], CorrelationId: correlation), cancellationToken);
-            if (answers.Events is [var first])
-            {
-                var earlier = JsonNode.Parse(first.Payload);
-                return new PermissionOutcome(PermissionStatus.AlreadyAnswered,
-                    $"permission request \"{requestId}\" was already answered ({earlier?["behavior"]} by {earlier?["answered_by"]}, event {first.Id}).");
-            }
+            ["request_id"] = requestId,
+            ["behavior"] = behavior,
+            ["answered_by"] = answeredBy,
+            ["answering_session"] = answeringSession,
+            ["requesting_session"] = requesting,
+            ["request_event_id"] = Cursor.Format(request.Id),
+        };
+        var tool = JsonNode.Parse(request.Payload)?["tool_name"]?.GetValue<string>() ?? "a tool";
+        var now = time.GetUtcNow();
+        // The answer is stored under an idempotency key of the request: the store checks and inserts in one transaction
+        // (on PostgreSQL under the lock every writer of every node takes first), so of two answers racing, on one node
+        // or on two, exactly one is stored and the other finds it.
+        var outcome = await store.IngestAsync(
+            new NewEvent(
+                PermissionEvents.ResponseType, payload.ToJsonString(), answeringSession ?? "permissions", now, request.Channel,
+                correlation, request.SignalLevel, $"{behavior}: {tool}", null),
+            AnswerKey(requestId),
+            now + AnswerKeyLifetime,
+            cancellationToken);
+        if (outcome.Duplicate)
+        {
+            var earlier = JsonNode.Parse(outcome.Event.Payload);
+            return new PermissionOutcome(PermissionStatus.AlreadyAnswered,
+                $"permission request \"{requestId}\" was already answered ({earlier?["behavior"]} by {earlier?["answered_by"]}, event {outcome.Event.Id}).");
+        }
 
-            var answeredBy = caller.Token is { } t ? $"token {t.Name} ({t.TokenId})" : "this machine (no token)";
-            var payload = new JsonObject
-            {
-                ["request_id"] = requestId,
-                ["behavior"] = behavior,
-                ["answered_by"] = answeredBy,
-                ["answering_session"] = answeringSession,
-                ["requesting_session"] = requesting,
-                ["request_event_id"] = Cursor.Format(request.Id),
-            };
-            var tool = JsonNode.Parse(request.Payload)?["tool_name"]?.GetValue<string>() ?? "a tool";
-            var outcome = await store.PublishAsync(
-                new NewEvent(
-                    PermissionEvents.ResponseType, payload.ToJsonString(), answeringSession ?? "permissions", time.GetUtcNow(), request.Channel,
-                    correlation, request.SignalLevel, $"{behavior}: {tool}", null),
-                answeringSession,
-                cancellationToken);
-            return new PermissionOutcome(PermissionStatus.Answered, "answered",
-                new PermissionAnswerReply(requestId, behavior, outcome.Event.Id, outcome.Event.Channel, answeredBy, requesting));
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        return new PermissionOutcome(PermissionStatus.Answered, "answered",
+            new PermissionAnswerReply(requestId, behavior, outcome.Event.Id, outcome.Event.Channel, answeredBy, requesting));
     }
+
+    /// <summary>How long the store remembers that a request was answered (far longer than any request waits).</summary>
+    private static readonly TimeSpan AnswerKeyLifetime = TimeSpan.FromDays(365);
+
+    private static string AnswerKey(string requestId) => "permission-answer:" + requestId;
 
     private static PermissionOutcome Refused(string message) => new(PermissionStatus.Forbidden, "Forbidden: " + message);
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
 using System.Security.Cryptography;
 using System.Text;
@@ -249,5 +250,42 @@ public sealed class TwoNodeTests : IAsyncLifetime
         var signed = Encoding.UTF8.GetBytes($"{r.Header("webhook-id")}.{r.Header("webhook-timestamp")}.").Concat(r.Body).ToArray();
         var expected = "v1," + Convert.ToBase64String(HMACSHA256.HashData(key, signed));
         return r.Header("webhook-signature").Split(' ').Contains(expected);
+    }
+
+    [Fact]
+    public async Task APermissionRequest_AnsweredOnBothNodesAtOnce_IsAnsweredExactlyOnce()
+    {
+        // The first valid answer wins across nodes: answers racing on A and B, one is stored, the others are told.
+        var requester = await _a.ConnectAsync();
+        var session = (await requester.CallAsync("register_session", new { name = "asker", machine = "m", cwd = "/r", client_id = "asker" })).Str("session_id");
+        await requester.CallAsync("publish_event", new
+        {
+            event_type = "permission_request",
+            payload = "{\"request_id\":\"race1\",\"tool_name\":\"Bash\"}",
+            session_id = session,
+            channel = "approvals:race",
+            correlation_id = "permission:race1",
+            signal_level = "actionable",
+        });
+
+        var answers = Enumerable.Range(0, 8).Select(async i =>
+        {
+            using var response = await (i % 2 == 0 ? _a : _b).Http.PostAsJsonAsync(
+                "/api/v1/permissions/race1", new { behavior = i % 4 < 2 ? "allow" : "deny" });
+            return response.StatusCode;
+        }).ToList();
+        var statuses = await Task.WhenAll(answers);
+        statuses.Count(s => s == System.Net.HttpStatusCode.OK).Should().Be(1, $"one answer wins ({string.Join(", ", statuses)})");
+        statuses.Count(s => s == System.Net.HttpStatusCode.Conflict).Should().Be(7, "the others are told it was already answered");
+
+        var log = await (await _b.ConnectAsync()).CallAsync("get_events", new
+        {
+            cursor = "0",
+            order = "asc",
+            limit = 50,
+            channel = "approvals:race",
+            event_types = new[] { "permission_response" },
+        });
+        log.GetProperty("events").GetArrayLength().Should().Be(1, "exactly one answer is in the log");
     }
 }

@@ -14,9 +14,9 @@ config="${1:-Release}"
 [[ -n "${EVENTBUS_TEST_POSTGRES:-}" ]] || { echo "unit-tests: FAILED: EVENTBUS_TEST_POSTGRES is not set (run under scripts/with-postgres.sh)" >&2; exit 1; }
 
 # The classes whose behaviour depends on the store: the contract, push, long-poll, REST/SSE, webhooks, auth, limits,
-# sessions, WebSockets, ingest and crash tests.
+# sessions, WebSockets, ingest, crash and retention tests.
 postgres_classes=(ContractTests PushTests LongPollTests .Api. .Webhooks. AuthTests LimitsTests BindingAndSubscriptionTests
-    SessionExpiryTests .Security. .WebSockets. InboxResourceTests McpHttpBindingTests .Ingest. .Crash. .Postgres.)
+    SessionExpiryTests .Security. .WebSockets. InboxResourceTests McpHttpBindingTests .Ingest. .Crash. .Postgres. .Retention.)
 filter="$(printf 'FullyQualifiedName~%s|' "${postgres_classes[@]}")"
 filter="(${filter%|})&Store!=SqliteOnly"
 

@@ -2,8 +2,8 @@
 # The unit and integration suites, run twice over the store seam, side by side (make unit):
 #   - every test project against SQLite (the Postgres-only two-node tests left out);
 #   - the server suite's store-dependent classes again against PostgreSQL (EVENTBUS_TEST_STORE=postgres, each test
-#     host on a database of its own), plus the Postgres-only two-node tests. Tests that look at SQLite's own files
-#     carry [Trait("Store", "SqliteOnly")] and are left out there.
+#     host on a database of its own), plus the Postgres-only two-node tests and the CLI's Postgres backup tests.
+#     Tests that look at SQLite's own files carry [Trait("Store", "SqliteOnly")] and are left out there.
 # Runs under scripts/with-postgres.sh, which starts the PostgreSQL and exports EVENTBUS_TEST_POSTGRES; without it the
 # Postgres run fails (it never skips).
 #
@@ -23,7 +23,9 @@ filter="(${filter%|})&Store!=SqliteOnly"
 start=$SECONDS
 dotnet test EventBus.sln -c "$config" --no-build --filter "Store!=Postgres" 2>&1 | sed -u 's/^/[sqlite] /' &
 sqlite=$!
-EVENTBUS_TEST_STORE=postgres dotnet test tests/EventBus.Server.Tests -c "$config" --no-build --filter "$filter" 2>&1 \
+# The CLI suite's Postgres-only tests (backup/restore/check on a postgres:// database) follow in the same run.
+{ EVENTBUS_TEST_STORE=postgres dotnet test tests/EventBus.Server.Tests -c "$config" --no-build --filter "$filter" \
+    && EVENTBUS_TEST_STORE=postgres dotnet test tests/EventBus.Cli.Tests -c "$config" --no-build --filter "Store=Postgres"; } 2>&1 \
     | sed -u 's/^/[postgres] /' &
 postgres=$!
 

@@ -1,6 +1,8 @@
+using EventBus.Core.Retention;
 using EventBus.Core.Security;
 using EventBus.Core.Store;
 using EventBus.Core.Webhooks;
+using EventBus.Postgres.Retention;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,7 +18,7 @@ public static class PostgresStoreServices
     /// <summary>
     /// Registers the PostgreSQL store for <c>EventBus:Store</c> (its <c>Path</c> is a <c>postgres://</c> URL): options
     /// (validated at start), the database, its parts as <see cref="IEventStore"/>, <see cref="IWebhookStore"/>,
-    /// <see cref="ITokenStore"/>, <see cref="IPositionStore"/> and <see cref="IBusOverview"/>, a
+    /// <see cref="ITokenStore"/>, <see cref="IPositionStore"/>, <see cref="IBusOverview"/> and retention (<see cref="IRetentionStore"/>), a
     /// <see cref="StoreDescriptor"/> (no data folder: files a node would keep go in the database), the shared
     /// webhook-secret key ring as an <see cref="IXmlRepository"/>, <see cref="PostgresNodeStatus"/>, and the listener
     /// that wakes this node for other nodes' commits. The host provides an <see cref="ICommitObserver"/>.
@@ -32,6 +34,7 @@ public static class PostgresStoreServices
         services.AddSingleton<ITokenStore>(sp => new PostgresTokenStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IPositionStore>(sp => new PostgresPositionStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IBusOverview>(sp => new PostgresBusOverview(sp.GetRequiredService<PostgresDatabase>()));
+        services.AddSingleton<IRetentionStore>(sp => new PostgresRetentionStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IXmlRepository>(sp => new PostgresKeyRepository(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton(sp => new PostgresNodeStatus(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton(sp => new StoreDescriptor("postgres", sp.GetRequiredService<PostgresDatabase>().Location, null));

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using EventBus.Core.Store;
+using EventBus.Postgres;
+using EventBus.Postgres.Backup;
 using EventBus.Sqlite;
 using EventBus.Sqlite.Backup;
 
@@ -28,21 +30,23 @@ internal static class BackupCommands
             return await RunAsync(run, async () =>
             {
                 var result = await Store(database).BackupAsync(run.Get(file)!, run.CancellationToken);
-                var copied = CopyKeys(keysPath, result.File + ".keys", overwrite: true);
+                var copied = IsPostgres(database) ? 0 : CopyKeys(keysPath, result.File + ".keys", overwrite: true);
                 if (run.Json)
                 {
                     var json = Describe(result.Counts, result.SchemaVersion);
                     json["file"] = result.File;
                     json["bytes"] = result.Bytes;
-                    json["keys"] = result.File + ".keys";
+                    json["keys"] = IsPostgres(database) ? null : result.File + ".keys";
                     json["key_files"] = copied;
                     run.WriteJson(json);
                     return;
                 }
 
                 await run.Out.WriteLineAsync(
-                    $"Backed up {database} to {result.File} ({result.Bytes:N0} bytes, schema v{result.SchemaVersion}, {Summary(result.Counts)}).");
-                await run.Out.WriteLineAsync(copied > 0
+                    $"Backed up {Name(database)} to {result.File} ({result.Bytes:N0} bytes, schema v{result.SchemaVersion}, {Summary(result.Counts)}).");
+                await run.Out.WriteLineAsync(IsPostgres(database)
+                    ? "Webhook-secret keys: in the database, so in the backup (keep it as private as the database)."
+                    : copied > 0
                     ? $"Webhook-secret keys: {copied} file(s) in {result.File}.keys/ (keep them with the backup, as private as the keys folder)."
                     : $"No webhook-secret keys in {keysPath}: nothing to copy.");
             });
@@ -62,24 +66,26 @@ internal static class BackupCommands
             {
                 var source = Path.GetFullPath(run.Get(file)!);
                 var result = await Store(database).RestoreAsync(source, run.CancellationToken);
-                var copied = CopyKeys(source + ".keys", keysPath, overwrite: false);
+                var copied = IsPostgres(database) ? 0 : CopyKeys(source + ".keys", keysPath, overwrite: false);
                 if (run.Json)
                 {
                     var json = Describe(result.Counts, result.SchemaVersion);
-                    json["database"] = database;
+                    json["database"] = Name(database);
                     json["previous_kept_as"] = result.PreviousKeptAs;
                     json["key_files"] = copied;
                     run.WriteJson(json);
                     return;
                 }
 
-                await run.Out.WriteLineAsync($"Restored {source} into {database} (schema v{result.SchemaVersion}, {Summary(result.Counts)}).");
+                await run.Out.WriteLineAsync($"Restored {source} into {Name(database)} (schema v{result.SchemaVersion}, {Summary(result.Counts)}).");
                 if (result.PreviousKeptAs is { } kept)
                 {
                     await run.Out.WriteLineAsync($"The database it replaced is kept as {kept}.");
                 }
 
-                await run.Out.WriteLineAsync(Directory.Exists(source + ".keys")
+                await run.Out.WriteLineAsync(IsPostgres(database)
+                    ? "Webhook-secret keys: restored with the database."
+                    : Directory.Exists(source + ".keys")
                     ? $"Webhook-secret keys: {copied} added to {keysPath}."
                     : $"No {source}.keys/ beside the backup: webhook secrets decrypt only if {keysPath} still has the keys they were made with.");
                 await run.Out.WriteLineAsync("Start the server again; it migrates an older backup's schema on start.");
@@ -130,14 +136,27 @@ internal static class BackupCommands
 
     private static (string Database, string Keys) Locate(Invocation run, Option<string?> db, Option<string?>? keys)
     {
-        var database = Path.GetFullPath(run.Get(db) ?? run.Context.Environment("EVENTBUS_DB") ?? SqliteStoreOptions.DefaultPath());
+        var given = run.Get(db) ?? run.Context.Environment("EVENTBUS_DB") ?? SqliteStoreOptions.DefaultPath();
+        if (IsPostgres(given))
+        {
+            // The key ring is a table of the database: no keys folder.
+            return (given, "");
+        }
+
+        var database = Path.GetFullPath(given);
         var keysPath = (keys is null ? null : run.Get(keys)) ?? run.Context.Environment("EventBus__Webhooks__KeysPath")
             ?? Path.Combine(Path.GetDirectoryName(database)!, "keys");
         return (database, Path.GetFullPath(keysPath));
     }
 
-    // The SQLite store today; a PostgreSQL store would hand its own IStoreBackup (pg_dump / pg_restore) here.
-    private static IStoreBackup Store(string database) => new SqliteBackup(database);
+    private static bool IsPostgres(string database) => PostgresStoreOptions.IsPostgresUrl(database);
+
+    /// <summary>The database as messages name it (a URL without its password).</summary>
+    private static string Name(string database) => IsPostgres(database) ? PostgresUrl.Redact(database) : database;
+
+    // A postgres:// URL: pg_dump / pg_restore and SQL counts; anything else a SQLite file.
+    private static IStoreBackup Store(string database) =>
+        IsPostgres(database) ? new PostgresBackup(database) : new SqliteBackup(database);
 
     private static async Task<int> RunAsync(Invocation run, Func<Task> work)
     {
@@ -146,7 +165,7 @@ internal static class BackupCommands
             await work();
             return CliApp.Ok;
         }
-        catch (Exception ex) when (ex is StoreMaintenanceException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is StoreMaintenanceException or IOException or UnauthorizedAccessException or FormatException)
         {
             await run.Error.WriteLineAsync($"Failed: {ex.Message}");
             return CliApp.Failed;

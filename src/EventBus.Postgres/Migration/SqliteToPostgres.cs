@@ -137,7 +137,15 @@ public static class SqliteToPostgres
             var rows = new Dictionary<string, long>();
             foreach (var table in Tables)
             {
-                rows[table.Name] = await CopyAsync(sqlite, pg, table, cancellationToken);
+                try
+                {
+                    rows[table.Name] = await CopyAsync(sqlite, pg, table, cancellationToken);
+                }
+                catch (Exception ex) when (ex is NpgsqlException or SqliteException or JsonException or InvalidCastException or FormatException)
+                {
+                    throw new MigrationException(
+                        $"copying {table.Name} failed: {ex.Message}. The transaction was rolled back: no rows were written.", ex);
+                }
             }
 
             await Execute(pg, $"UPDATE event_counter SET last_id = {Math.Max(lastId, deletedThrough)}", cancellationToken);

@@ -128,6 +128,38 @@ public sealed class SqliteMigrationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFailureHalfwayThrough_LeavesThePostgresDatabaseEmpty()
+    {
+        await using (var sqlite = await BusHost.StartOnSqliteAsync(_sqliteDirectory))
+        {
+            sqlite.KeepDirectory = true;
+            await sqlite.PublishAsync("copied_then_rolled_back");
+        }
+
+        // A webhook row the copy cannot convert, after the events (copied first) are already in the transaction.
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Source.DatabasePath};Pooling=False"))
+        {
+            c.Open();
+            using var insert = c.CreateCommand();
+            insert.CommandText = "INSERT INTO webhooks (webhook_id, url, channel, event_types, secret, active, created_at_ms) VALUES ('wh', 'http://x', '', 'not json', x'00', 1, 0)";
+            insert.ExecuteNonQuery();
+        }
+
+        Directory.CreateDirectory(Source.KeysPath);
+        await File.WriteAllTextAsync(Path.Combine(Source.KeysPath, "key-test.xml"), "<key id=\"test\" />");
+
+        var act = () => SqliteToPostgres.RunAsync(Source, Target, TestTimeouts.Token());
+
+        (await act.Should().ThrowAsync<MigrationException>()).Which.Message.Should().StartWith("copying webhooks failed").And.Contain("no rows were written");
+        var builder = EventBus.Postgres.PostgresUrl.Parse(Target);
+        builder.Pooling = false;
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand("SELECT (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM dataprotection_keys) + (SELECT last_id FROM event_counter)", connection);
+        (await count.ExecuteScalarAsync()).Should().Be(0L);
+    }
+
+    [Fact]
     public async Task WhileAServerHasTheSqliteFileOpen_IsRefused()
     {
         await using var sqlite = await BusHost.StartOnSqliteAsync(_sqliteDirectory);

@@ -24,6 +24,9 @@ public sealed class SqliteStoreOptions
     /// <summary>WAL size (in pages) past which a checkpoint holds writers back to restart the WAL. Default 16,384 (64 MiB of 4 KiB pages).</summary>
     public long MaxWalFrames { get; set; } = 16_384;
 
+    /// <summary>The schema version this EventBus's SQLite store migrates a file to (<c>PRAGMA user_version</c>).</summary>
+    public static int SchemaVersion => Migrations.Latest;
+
     /// <summary>The default database path.</summary>
     public static string DefaultPath()
     {

@@ -29,6 +29,7 @@ internal static class CommandCatalog
         Hooks.HookCommands.Create(context),
         TokenCommands.Create(context),
         ImportCommand.Create(context),
+        MigrateCommand.Create(context),
         BackupCommands.Backup(context),
         BackupCommands.Restore(context),
         BackupCommands.Check(context),

@@ -62,17 +62,21 @@ internal sealed class BusHost : IAsyncDisposable
     public static Task<BusHost> StartInAsync(string directory, bool manualTime = false, params string[] extraArgs) =>
         StartInAsync(directory, manualTime, null, extraArgs);
 
+    /// <summary>Starts on a SQLite file in <paramref name="directory"/> whichever store the run is on (the migration tests' source).</summary>
+    public static Task<BusHost> StartOnSqliteAsync(string directory, params string[] extraArgs) =>
+        StartInAsync(directory, false, null, extraArgs, Path.Combine(directory, "bus.db"));
+
     private static string NewDirectory() => Path.Combine(Path.GetTempPath(), "eventbus-tests", Guid.NewGuid().ToString("N"));
 
     private static async Task<BusHost> StartInAsync(
-        string directory, bool manualTime, Action<IServiceCollection>? services, string[] extraArgs)
+        string directory, bool manualTime, Action<IServiceCollection>? services, string[] extraArgs, string? database = null)
     {
         System.IO.Directory.CreateDirectory(directory);
         var time = manualTime ? TestClock.Create() : null;
         string[] args =
         [
             "--port", "0",
-            "--db", TestStore.DatabaseFor(directory),
+            "--db", database ?? TestStore.DatabaseFor(directory),
             "--Logging:LogLevel:Default=Warning",
             .. extraArgs,
         ];

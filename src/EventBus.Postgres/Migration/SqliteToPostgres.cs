@@ -100,6 +100,7 @@ public static class SqliteToPostgres
 
         var lastId = Convert.ToInt64(await Scalar(sqlite, "SELECT COALESCE(MAX(id), 0) FROM events", cancellationToken), null);
         var deletedThrough = Convert.ToInt64(await Scalar(sqlite, "SELECT deleted_through FROM retention_state", cancellationToken) ?? 0L, null);
+        var deletedTotal = Convert.ToInt64(await Scalar(sqlite, "SELECT deleted_total FROM retention_state", cancellationToken) ?? 0L, null);
 
         NpgsqlConnection pg;
         try
@@ -149,6 +150,8 @@ public static class SqliteToPostgres
             }
 
             await Execute(pg, $"UPDATE event_counter SET last_id = {Math.Max(lastId, deletedThrough)}", cancellationToken);
+            // Readers on PostgreSQL are told their history was cut exactly where they were on SQLite.
+            await Execute(pg, $"UPDATE retention_state SET deleted_through = {deletedThrough}, deleted_total = {deletedTotal}", cancellationToken);
             await Execute(pg,
                 "SELECT setval(pg_get_serial_sequence('webhook_deliveries', 'id'), COALESCE((SELECT MAX(id) FROM webhook_deliveries), 0) + 1, false)",
                 cancellationToken);

@@ -16,7 +16,7 @@ internal sealed class McpSession : IAsyncDisposable
 {
     public const string ProtocolVersion = "2025-11-25";
 
-    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] DataPrefix = "data:"u8.ToArray();
     private readonly HttpClient _http;
     private readonly Uri _endpoint;
     private byte[] _buffer = new byte[64 * 1024];
@@ -249,15 +249,30 @@ internal sealed class McpSession : IAsyncDisposable
             return trimmed.ToArray();
         }
 
-        var start = body.IndexOf(DataPrefix);
-        if (start < 0)
+        // The first non-empty data line: a session's POST stream opens with a priming event whose data is empty.
+        while (true)
         {
-            return null;
-        }
+            var start = body.IndexOf(DataPrefix);
+            if (start < 0)
+            {
+                return null;
+            }
 
-        var rest = body[(start + DataPrefix.Length)..];
-        var end = rest.IndexOf((byte)'\n');
-        return (end < 0 ? rest : rest[..end]).TrimEnd((byte)'\r').ToArray();
+            var rest = body[(start + DataPrefix.Length)..];
+            var end = rest.IndexOf((byte)'\n');
+            var line = (end < 0 ? rest : rest[..end]).Trim(" \r"u8);
+            if (line.Length > 0)
+            {
+                return line.ToArray();
+            }
+
+            if (end < 0)
+            {
+                return null;
+            }
+
+            body = rest[(end + 1)..];
+        }
     }
 
     private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)

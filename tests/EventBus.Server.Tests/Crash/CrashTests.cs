@@ -91,7 +91,7 @@ public sealed class CrashTests : IAsyncLifetime
             }),
         };
 
-        await UntilAllAsync(enough, publishers, server);
+        await UntilAllAsync(enough, publishers, server, () => acked.Count + Interlocked.Read(ref savedCursor));
         await server.KillAsync();
         await Task.WhenAll(publishers).WaitAsync(TestTimeouts.Default);
         await DisposeQuietlyAsync(mcp);
@@ -223,15 +223,37 @@ public sealed class CrashTests : IAsyncLifetime
         }
     });
 
-    /// <summary>Waits until every signal is set; a loop that ends first (the server failed it before the kill) fails the test.</summary>
-    private static async Task UntilAllAsync(TaskCompletionSource[] signals, Task<Exception?>[] loops, ServerProcess server)
+    /// <summary>
+    /// Waits until every signal is set; a loop that ends first (the server failed it before the kill) fails the test,
+    /// and so does a stall: no progress (<paramref name="progress"/> unchanged) for a whole default timeout. A slow
+    /// machine that keeps acknowledging publishes is given the time it needs.
+    /// </summary>
+    private static async Task UntilAllAsync(TaskCompletionSource[] signals, Task<Exception?>[] loops, ServerProcess server, Func<long> progress)
     {
         var all = Task.WhenAll(signals.Select(s => s.Task));
-        var first = await Task.WhenAny(all, Task.WhenAny(loops)).WaitAsync(TestTimeouts.Default);
-        if (first != all)
+        var anyLoopEnded = Task.WhenAny(loops);
+        var seen = progress();
+        while (true)
         {
-            var ended = loops.First(l => l.IsCompleted);
-            throw new InvalidOperationException($"a publisher stopped before the kill: {await ended}\n{server.Output}");
+            var first = await Task.WhenAny(all, anyLoopEnded, Task.Delay(TestTimeouts.Default));
+            if (first == all)
+            {
+                return;
+            }
+
+            if (first == anyLoopEnded)
+            {
+                var ended = loops.First(l => l.IsCompleted);
+                throw new InvalidOperationException($"a publisher stopped before the kill: {await ended}\n{server.Output}");
+            }
+
+            var now = progress();
+            if (now == seen)
+            {
+                throw new TimeoutException($"no publish or read was acknowledged for {TestTimeouts.Default}\n{server.Output}");
+            }
+
+            seen = now;
         }
     }
 

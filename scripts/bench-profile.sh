@@ -8,6 +8,7 @@
 #
 #   bash scripts/bench-profile.sh "publish x8"      # also: "ping x8", "list_channels x8", "publish x1", ...
 #   bash scripts/bench-profile.sh "get_events cursor"   # read phases run on a seeded database (PROFILE_EVENTS, 1000000)
+#   PROFILE_DB=postgres://… bash scripts/bench-profile.sh "publish x8"   # another database (a PostgreSQL URL) for write phases
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PHASE=${1:?usage: bench-profile.sh PHASE (e.g. \"publish x8\")}
@@ -31,7 +32,7 @@ if [[ "$PHASE" == get_events* ]]; then
 fi
 
 DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 \
-    dotnet artifacts/bin/EventBus.Server/release/EventBus.Server.dll --port 0 --db "$WORK/bus.db" >"$WORK/server.log" 2>&1 &
+    dotnet artifacts/bin/EventBus.Server/release/EventBus.Server.dll --port 0 --db "${PROFILE_DB:-$WORK/bus.db}" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 300); do
     URL=$(grep -o 'listening on http://127\.0\.0\.1:[0-9]*' "$WORK/server.log" | sed 's/^listening on //') || true

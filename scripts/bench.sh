@@ -12,13 +12,17 @@
 # metrics (publish with /metrics off, and on while scraped every second), retention (publish with retention off, and
 # on while it deletes a seeded backlog and then the run's own events).
 #
+# Then nodes: a PostgreSQL of the bench's own (durable settings), two EventBus nodes on one database there and a SQLite
+# server beside them: publish x8 on PostgreSQL vs SQLite vs PostgreSQL's own single-row insert ceiling, and publish →
+# push latency with the subscriber on the publisher's node and on the other node.
+#
 # Then transports: MQTT messages/s from a Mosquitto broker into durable events through the bridge, next to the same broker
 # delivering to a plain MQTTnet subscriber (QoS 1, 8 publishers), and WebSocket publish → receive next to SSE.
 #
 # Then the dashboard in Debian's headless chromium (bench/dashboard/bench.mjs): first paint on a 1,000,000-event
 # database, and the live stream's frame gaps and timer lateness under 1,000 events/s.
 #
-# Knobs (environment): BENCH_PARTS (default "run push webhooks auth metrics retention transports dashboard") which parts to run; BENCH_EVENTS (default 1000000) events
+# Knobs (environment): BENCH_PARTS (default "run push nodes webhooks auth metrics retention transports dashboard") which parts to run; BENCH_EVENTS (default 1000000) events
 # seeded for the read phases; BENCH_QUICK=1 for a short development run (1 s phases, 1 round, 100,000 events); BENCH_ARGS extra options for `EventBus.Bench run`
 # (e.g. "--duration 5 --reps 7", "--clients 16", "--payload-bytes 512", "--no-diagnostics"); BENCH_PUSH_ARGS extra
 # options for `EventBus.Bench push` (e.g. "--push-sizes 1,10", "--idle-sessions 2000", "--push-events 5000").
@@ -27,7 +31,7 @@ cd "$(dirname "$0")/.."
 
 DOTNET=${DOTNET:-dotnet}
 EVENTS=${BENCH_EVENTS:-1000000}
-PARTS=${BENCH_PARTS:-run push webhooks auth metrics retention transports dashboard}
+PARTS=${BENCH_PARTS:-run push nodes webhooks auth metrics retention transports dashboard}
 RUN_ARGS=()
 PUSH_ARGS=(--warmup 3 --duration 3 --reps 3)
 if [[ "${BENCH_QUICK:-}" == 1 ]]; then
@@ -43,6 +47,8 @@ SERVER_DLL=$BIN/EventBus.Server/release/EventBus.Server.dll
 BENCH_DLL=$BIN/EventBus.Bench/release/EventBus.Bench.dll
 
 log() { echo "[bench.sh] $*" >&2; }
+# shellcheck source=scripts/postgres-lib.sh
+source scripts/postgres-lib.sh
 
 log "building Release"
 BUILD_LOG=$(mktemp)
@@ -85,6 +91,7 @@ cleanup() {
             tail -n 20 "$f" >&2 || true
         done
     fi
+    pg_stop
     rm -rf "$WORK"
     exit "$status"
 }
@@ -167,6 +174,35 @@ if [[ " $PARTS " == *" push "* ]]; then
         --redis "127.0.0.1:$REDIS_PORT" --redis-pid "$REDIS_PID" \
         --scratch "$WORK" --out bench/results \
         "${PUSH_ARGS[@]}" ${BENCH_PUSH_ARGS:-}
+fi
+
+# --- Nodes (PostgreSQL) -----------------------------------------------------------------------------------------------
+# A PostgreSQL with its default durability (fsync, synchronous commit) on a free loopback port, installed when missing
+# like `make test` does; nodes A and B on one database there (started together: the migration runs once, under its
+# advisory lock) and a SQLite server, rate limits off on all three; then `EventBus.Bench nodes`. Extra options in
+# BENCH_NODES_ARGS (e.g. "--duration 5 --reps 7", "--push-events 2000"). Results: a table and bench/results/nodes-*.json.
+if [[ " $PARTS " == *" nodes "* ]]; then
+    bash scripts/test-deps.sh
+    pg_start durable
+    log "PostgreSQL (durable) at 127.0.0.1:$PG_PORT"
+    pg_psql -c "CREATE DATABASE eventbus_bench" -c "CREATE DATABASE eventbus_bench_raw"
+    PG_DB="postgres://postgres@127.0.0.1:$PG_PORT/eventbus_bench"
+    EventBus__Limits__PublishPerSecond=0 start_eventbus node-a "$PG_DB"
+    NODE_A_URL=$EB_URL NODE_A_PID=$EB_PID
+    EventBus__Limits__PublishPerSecond=0 start_eventbus node-b "$PG_DB"
+    NODE_B_URL=$EB_URL NODE_B_PID=$EB_PID
+    EventBus__Limits__PublishPerSecond=0 start_eventbus nodes-sqlite "$WORK/nodes-sqlite.db"
+    NODES_SQLITE_URL=$EB_URL NODES_SQLITE_PID=$EB_PID
+    NODES_ARGS=()
+    [[ "${BENCH_QUICK:-}" == 1 ]] && NODES_ARGS+=(--warmup 1 --duration 1 --reps 1 --push-reps 1 --push-events 200)
+    # shellcheck disable=SC2206 # word splitting of BENCH_NODES_ARGS is intended
+    NODES_ARGS+=(${BENCH_NODES_ARGS:-})
+    "$DOTNET" "$BENCH_DLL" nodes --mcp "$NODE_A_URL/mcp" --mcp-b "$NODE_B_URL/mcp" --sqlite-mcp "$NODES_SQLITE_URL/mcp" \
+        --postgres "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=eventbus_bench_raw" \
+        --server-pid "$NODE_A_PID" --out bench/results "${NODES_ARGS[@]}"
+    kill -TERM "$NODE_A_PID" "$NODE_B_PID" "$NODES_SQLITE_PID" 2>/dev/null || true
+    wait "$NODE_A_PID" "$NODE_B_PID" "$NODES_SQLITE_PID" 2>/dev/null || true
+    pg_stop
 fi
 
 # --- Webhooks ---------------------------------------------------------------------------------------------------------

@@ -11,6 +11,15 @@ internal sealed class BenchOptions
     /// <summary>The <c>/mcp</c> URL of the server started on the seeded database (read phases).</summary>
     public Uri? ReadMcp { get; private set; }
 
+    /// <summary>nodes: the <c>/mcp</c> URL of a second node on the same PostgreSQL database as <see cref="Mcp"/>.</summary>
+    public Uri? McpB { get; private set; }
+
+    /// <summary>nodes: the <c>/mcp</c> URL of a server on a SQLite file (the peer of the PostgreSQL node).</summary>
+    public Uri? SqliteMcp { get; private set; }
+
+    /// <summary>nodes: an Npgsql connection string to the same PostgreSQL, for the raw single-row inserts.</summary>
+    public string? Postgres { get; private set; }
+
     /// <summary>Redis as host:port.</summary>
     public string? Redis { get; private set; }
 
@@ -114,6 +123,9 @@ internal sealed class BenchOptions
             {
                 case "--mcp": options.Mcp = new Uri(value); break;
                 case "--read-mcp": options.ReadMcp = new Uri(value); break;
+                case "--mcp-b": options.McpB = new Uri(value); break;
+                case "--sqlite-mcp": options.SqliteMcp = new Uri(value); break;
+                case "--postgres": options.Postgres = value; break;
                 case "--redis": options.Redis = value; break;
                 case "--server-pid": options.ServerPid = Int(name, value, 1); break;
                 case "--read-server-pid": options.ReadServerPid = Int(name, value, 1); break;

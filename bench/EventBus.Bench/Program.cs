@@ -5,6 +5,7 @@ using EventBus.Bench;
 // EventBus.Bench run  --mcp <url> --redis <host:port> [--read-mcp <url> --read-db <path>] [...]  (scripts/bench.sh)
 // EventBus.Bench push --mcp <url> --redis <host:port> --server-pid <pid> [--push-sizes 1,10,100] [...]  (scripts/bench.sh)
 // EventBus.Bench transports --bus <url> --mqtt-port <port> [--publishers 8] [--messages 2500] [--reps 3] [--parts mqtt,ws]  (scripts/bench.sh)
+// EventBus.Bench nodes --mcp <pg node A> --mcp-b <pg node B> --sqlite-mcp <url> --postgres <npgsql connection string>  (scripts/bench.sh)
 // EventBus.Bench webhooks --mcp <url> [--endpoints 100] [--clients 8] [--duration 5] [--reps 3] [--out dir]  (scripts/bench.sh)
 if (args.Length > 0 && args[0] == "transports")
 {
@@ -44,10 +45,10 @@ if (args.Length > 0 && args[0] == "webhooks")
     }
 }
 
-if (args.Length == 0 || args[0] is not ("seed" or "run" or "push"))
+if (args.Length == 0 || args[0] is not ("seed" or "run" or "push" or "nodes"))
 {
     await Console.Error.WriteLineAsync(
-        "usage: EventBus.Bench seed --db <path> [--events N] | run --mcp <url> --redis <host:port> [...] | push --mcp <url> --redis <host:port> [...] | webhooks --mcp <url> [...]");
+        "usage: EventBus.Bench seed --db <path> [--events N] | run --mcp <url> --redis <host:port> [...] | push --mcp <url> --redis <host:port> [...] | webhooks --mcp <url> [...] | nodes --mcp <url> --mcp-b <url> --sqlite-mcp <url> --postgres <conn> [...]");
     return 2;
 }
 
@@ -74,9 +75,12 @@ try
         return 0;
     }
 
-    return args[0] == "push"
-        ? await new EventBus.Bench.Push.PushBench(options).RunAsync(cancel.Token)
-        : await new BenchRunner(options).RunAsync(cancel.Token);
+    return args[0] switch
+    {
+        "push" => await new EventBus.Bench.Push.PushBench(options).RunAsync(cancel.Token),
+        "nodes" => await new EventBus.Bench.Nodes.NodesBench(options).RunAsync(cancel.Token),
+        _ => await new BenchRunner(options).RunAsync(cancel.Token),
+    };
 }
 catch (BenchException ex)
 {

@@ -19,7 +19,6 @@ namespace EventBus.Bench.Push;
 /// </summary>
 internal sealed class PushBench(BenchOptions options)
 {
-    private static readonly TimeSpan ArrivalTimeout = TimeSpan.FromSeconds(30);
     private readonly string _payload = options.Payload();
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
@@ -31,7 +30,7 @@ internal sealed class PushBench(BenchOptions options)
         var (redisHost, redisPort) = RedisEndpoint();
         Phase.Progress($"push: {machine.Cores} cores, {machine.Runtime}, load average {machine.LoadAverageAtStart}");
 
-        using var streams = StreamClient();
+        using var streams = PushRounds.StreamClient();
         await using var publisher = await McpSession.OpenAsync(mcp, "bench-push-publisher", cancellationToken);
 
         // First, on the fresh server: its memory then is what 1,000 held sessions cost, not what earlier phases left.
@@ -43,14 +42,14 @@ internal sealed class PushBench(BenchOptions options)
             var redis = new List<LatencySample>();
             for (var round = 1; round <= options.PushRepetitions; round++)
             {
-                bus.Add(await EventBusLatencyAsync(mcp, streams, publisher, size, cancellationToken));
+                bus.Add(await PushRounds.EventBusLatencyAsync(publisher, mcp, streams, size, options.PushEvents, options.PushWarmupEvents, _payload, cancellationToken));
                 redis.Add(await RedisLatencyAsync(redisHost, redisPort, size, cancellationToken));
                 Phase.Progress(
                     $"push round {round}/{options.PushRepetitions} x{size,-3}  eventbus p50 {bus[^1].P50Ms,6:F3} p99 {bus[^1].P99Ms,7:F3} max {bus[^1].MaxMs,7:F3} ms" +
                     $"   redis p50 {redis[^1].P50Ms,6:F3} p99 {redis[^1].P99Ms,7:F3} max {redis[^1].MaxMs,7:F3} ms");
             }
 
-            latency.Add(new LatencyResult(size, options.PushEvents, Summarize(bus), Summarize(redis), bus, redis));
+            latency.Add(new LatencyResult(size, options.PushEvents, PushRounds.Summarize(bus), PushRounds.Summarize(redis), bus, redis));
         }
 
         var stuck = await StuckAsync(mcp, streams, cancellationToken);
@@ -62,49 +61,6 @@ internal sealed class PushBench(BenchOptions options)
         Console.WriteLine();
         Console.WriteLine($"JSON: {path}");
         return stuck.Delivered == stuck.Published && idle.Reached == idle.Sessions && batch.All(p => p.Errors == 0) ? 0 : 1;
-    }
-
-    /// <summary>
-    /// One round at one size: <paramref name="size"/> sessions subscribed to a channel with their GET streams open; the
-    /// publisher publishes <see cref="BenchOptions.PushEvents"/> events one at a time, each after every subscriber
-    /// received the previous one. Latency: from just before the publish request to each subscriber's handler.
-    /// </summary>
-    private async Task<LatencySample> EventBusLatencyAsync(
-        Uri mcp, HttpClient streams, McpSession publisher, int size, CancellationToken cancellationToken)
-    {
-        var channel = $"bench:push-{Guid.NewGuid():N}";
-        var listeners = await OpenListenersAsync(mcp, streams, "bench-sub", size, channel, "actionable", cancellationToken);
-        try
-        {
-            var args = JsonSerializer.Serialize(new Dictionary<string, string>
-            {
-                ["event_type"] = "bench",
-                ["payload"] = _payload,
-                ["channel"] = channel,
-                ["signal_level"] = "actionable",
-            });
-            var sent = new List<(long Key, long At)>(options.PushEvents);
-            var replies = new List<double>(options.PushEvents);
-            for (var k = -options.PushWarmupEvents; k < options.PushEvents; k++)
-            {
-                var t0 = Stopwatch.GetTimestamp();
-                var published = await publisher.CallToolJsonAsync("publish_event", args, cancellationToken);
-                var t1 = Stopwatch.GetTimestamp();
-                var id = published.GetProperty("event_id").GetInt64();
-                await AllReachedAsync(listeners.Select(l => l.Arrivals), id, () => Failures(listeners), cancellationToken);
-                if (k >= 0)
-                {
-                    sent.Add((id, t0));
-                    replies.Add((t1 - t0) * 1000.0 / Stopwatch.Frequency);
-                }
-            }
-
-            return Latencies(sent, listeners.Select(l => l.Arrivals).ToList()) with { ReplyP50Ms = Report.Median(replies) };
-        }
-        finally
-        {
-            await Task.WhenAll(listeners.Select(l => l.DisposeAsync().AsTask()));
-        }
     }
 
     /// <summary>The same round for Redis Streams: consumers blocked in XREAD BLOCK, woken by the publisher's XADD.</summary>
@@ -133,7 +89,7 @@ internal sealed class PushBench(BenchOptions options)
                 }
 
                 var t1 = Stopwatch.GetTimestamp();
-                await AllReachedAsync(consumers.Select(c => c.Arrivals), seq, () => consumers.Select(c => c.Failure), cancellationToken);
+                await PushRounds.AllReachedAsync(consumers.Select(c => c.Arrivals), seq, () => consumers.Select(c => c.Failure), cancellationToken);
                 if (k >= 0)
                 {
                     sent.Add((seq, t0));
@@ -141,7 +97,7 @@ internal sealed class PushBench(BenchOptions options)
                 }
             }
 
-            return Latencies(sent, consumers.Select(c => c.Arrivals).ToList()) with { ReplyP50Ms = Report.Median(replies) };
+            return PushRounds.Latencies(sent, consumers.Select(c => c.Arrivals).ToList()) with { ReplyP50Ms = Report.Median(replies) };
         }
         finally
         {
@@ -271,7 +227,7 @@ internal sealed class PushBench(BenchOptions options)
         var before = ResidentMegabytes(options.ServerPid);
         Phase.Progress($"idle: opening {count} sessions (server resident {before:F0} MB)");
         var opening = Stopwatch.StartNew();
-        var listeners = await OpenListenersAsync(mcp, streams, "bench-idle", count, channel, "actionable", cancellationToken);
+        var listeners = await PushRounds.OpenListenersAsync(mcp, streams, "bench-idle", count, channel, "actionable", cancellationToken);
         try
         {
             var opened = opening.Elapsed.TotalSeconds;
@@ -291,7 +247,7 @@ internal sealed class PushBench(BenchOptions options)
             var reachedAll = true;
             try
             {
-                await AllReachedAsync(listeners.Select(l => l.Arrivals), id, () => Failures(listeners), cancellationToken);
+                await PushRounds.AllReachedAsync(listeners.Select(l => l.Arrivals), id, () => PushRounds.Failures(listeners), cancellationToken);
             }
             catch (BenchException ex)
             {
@@ -300,7 +256,7 @@ internal sealed class PushBench(BenchOptions options)
             }
 
             var reached = listeners.Count(l => l.Arrivals.TryGet(id, out _));
-            var fanOut = Latencies([(id, t0)], listeners.Select(l => l.Arrivals).ToList());
+            var fanOut = PushRounds.Latencies([(id, t0)], listeners.Select(l => l.Arrivals).ToList());
             var after = ResidentMegabytes(options.ServerPid);
             Phase.Progress($"idle: one event reached {reached}/{count} (all: {reachedAll}) p50 {fanOut.P50Ms:F1} ms, max {fanOut.MaxMs:F1} ms; resident {after:F0} MB");
             return new IdleResult(count, opened, before, held, after, reached, fanOut);
@@ -386,77 +342,9 @@ internal sealed class PushBench(BenchOptions options)
         }
     }
 
-    private async Task<List<ChannelListener>> OpenListenersAsync(
-        Uri mcp, HttpClient streams, string name, int count, string channel, string minLevel, CancellationToken cancellationToken)
-    {
-        var listeners = new ChannelListener[count];
-        var next = -1;
-        var workers = Enumerable.Range(0, Math.Min(count, 16)).Select(_ => Task.Run(async () =>
-        {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < count)
-            {
-                listeners[i] = await ChannelListener.OpenAsync(mcp, streams, $"{name}-{i}", channel, minLevel, cancellationToken);
-            }
-        }, cancellationToken));
-        try
-        {
-            await Task.WhenAll(workers);
-        }
-        catch
-        {
-            await Task.WhenAll(listeners.Where(l => l is not null).Select(l => l.DisposeAsync().AsTask()));
-            throw;
-        }
-
-        return [.. listeners];
-    }
-
-    private static async Task AllReachedAsync(
-        IEnumerable<Arrivals> subscribers, long key, Func<IEnumerable<string?>> failures, CancellationToken cancellationToken)
-    {
-        var all = Task.WhenAll(subscribers.Select(a => a.ReachedAsync(key)));
-        try
-        {
-            await all.WaitAsync(ArrivalTimeout, cancellationToken);
-        }
-        catch (TimeoutException)
-        {
-            var failure = failures().FirstOrDefault(f => f is not null);
-            throw new BenchException($"message {key} did not reach every subscriber within {ArrivalTimeout.TotalSeconds:F0} s{(failure is null ? "" : $" ({failure})")}.");
-        }
-    }
-
-    private static IEnumerable<string?> Failures(IEnumerable<ChannelListener> listeners) => listeners.Select(l => l.Failure);
-
-    private static LatencySample Latencies(List<(long Key, long At)> sent, List<Arrivals> subscribers)
-    {
-        var all = new List<double>(sent.Count * subscribers.Count);
-        foreach (var arrivals in subscribers)
-        {
-            foreach (var (key, at) in sent)
-            {
-                if (arrivals.TryGet(key, out var arrived))
-                {
-                    all.Add((arrived - at) * 1000.0 / Stopwatch.Frequency);
-                }
-            }
-        }
-
-        all.Sort();
-        return new LatencySample(all.Count, Percentile(all, 0.50), Percentile(all, 0.99), all.Count == 0 ? 0 : all[^1]);
-    }
-
-    private static LatencySummary Summarize(List<LatencySample> rounds) => new(
-        Report.Median(rounds.Select(r => r.P50Ms).ToList()), Report.Median(rounds.Select(r => r.P99Ms).ToList()), rounds.Max(r => r.MaxMs),
-        Report.Median(rounds.Select(r => r.ReplyP50Ms).ToList()));
-
     private static RunSummary Summarize(List<RunSample> rounds) => new(
         Report.Median(rounds.Select(r => r.OpsPerSecond).ToList()), Report.Median(rounds.Select(r => r.P50Ms).ToList()),
         Report.Median(rounds.Select(r => r.P99Ms).ToList()), rounds.Max(r => r.MaxMs));
-
-    private static double Percentile(List<double> sorted, double p) =>
-        sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
     /// <summary>The server's resident set (VmRSS), in MB; 0 when unknown.</summary>
     private static double ResidentMegabytes(int? pid)
@@ -469,21 +357,6 @@ internal sealed class PushBench(BenchOptions options)
         var line = File.ReadLines($"/proc/{p}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
         return line is null ? 0 : long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
     }
-
-    /// <summary>A client for GET streams: one connection per open stream, no overall timeout.</summary>
-    private static HttpClient StreamClient() => new(new SocketsHttpHandler
-    {
-        MaxConnectionsPerServer = int.MaxValue,
-        UseProxy = false,
-        UseCookies = false,
-        AllowAutoRedirect = false,
-        PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-    })
-    {
-        Timeout = Timeout.InfiniteTimeSpan,
-        DefaultRequestVersion = HttpVersion.Version11,
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-    };
 
     private static HttpClient SingleConnectionClient() => new(new SocketsHttpHandler
     {

@@ -18,6 +18,8 @@ namespace EventBus.Server.Webhooks;
 /// </summary>
 internal sealed partial class WebhookDispatcher(
     IWebhookStore store,
+    IEventSubscriptionStore subscriptions,
+    ISubscriptionDeliveries subscriptionDeliveries,
     DeliverySignal deliveries,
     WebhookSecrets secrets,
     WebhookSender sender,
@@ -29,6 +31,9 @@ internal sealed partial class WebhookDispatcher(
     public const string SystemChannel = "system:webhooks";
 
     private const int BatchSize = 64;
+
+    /// <summary>How long deliveries are also signed with a subscription's previous secret after a refresh replaced it.</summary>
+    private static readonly TimeSpan RotationGrace = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan ErrorPause = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _inFlight = new(options.Value.MaxConcurrency, options.Value.MaxConcurrency);
@@ -37,6 +42,12 @@ internal sealed partial class WebhookDispatcher(
     private CancellationToken _stopping = CancellationToken.None;
 
     private IWebhookStore Store => store;
+
+    private IEventSubscriptionStore Subscriptions => subscriptions;
+
+    private ISubscriptionDeliveries SubscriptionDeliveries => subscriptionDeliveries;
+
+    private WebhookSecrets Secrets => secrets;
 
     private TimeProvider Time => time;
 
@@ -124,7 +135,10 @@ internal sealed partial class WebhookDispatcher(
                 WebhookTarget target;
                 try
                 {
-                    target = new WebhookTarget(webhook.WebhookId, new Uri(webhook.Url), secrets.Unprotect(webhook.ProtectedSecret));
+                    target = new WebhookTarget(webhook.WebhookId, new Uri(webhook.Url), secrets.Unprotect(webhook.ProtectedSecret))
+                    {
+                        Subscription = webhook.Subscription,
+                    };
                 }
                 catch (System.Security.Cryptography.CryptographicException ex)
                 {
@@ -172,6 +186,7 @@ internal sealed partial class WebhookDispatcher(
         try
         {
             var now = time.GetUtcNow();
+            await ExpireSubscriptionsAsync(cancellationToken);
             var (keys, deliveries) = await store.PruneAsync(now, now - options.Value.DeliveryRetention, cancellationToken);
             if (keys + deliveries > 0)
             {
@@ -184,12 +199,24 @@ internal sealed partial class WebhookDispatcher(
         }
     }
 
+    /// <summary>Ends the MCP Events subscriptions whose lifetime is over (their pending deliveries are cancelled) and stops their lanes.</summary>
+    public async Task ExpireSubscriptionsAsync(CancellationToken cancellationToken)
+    {
+        var expired = await subscriptions.RemoveExpiredAsync(time.GetUtcNow(), cancellationToken);
+        if (expired.Count > 0)
+        {
+            LogSubscriptionsExpired(logger, expired.Count);
+            await RefreshAsync(cancellationToken);
+        }
+    }
+
     /// <summary>Runs one attempt of one delivery and records it; returns the recorded outcome.</summary>
     private async Task<(AttemptOutcome Outcome, AttemptResult Result)> AttemptAsync(
-        WebhookTarget target, PendingDelivery pending, CancellationToken cancellationToken)
+        WebhookTarget target, PendingDelivery pending, CancellationToken cancellationToken, SubscriptionSend? send = null)
     {
         var delivery = pending.Delivery;
-        var body = WebhookPayload.Serialize(pending.Event);
+        var body = send?.Body ?? WebhookPayload.Serialize(pending.Event);
+        var messageId = send?.MessageId ?? delivery.MessageId;
         var at = time.GetUtcNow();
         // The attempt continues the trace of the request that published the event (kept with it through the outbox).
         var parent = pending.TraceParent is { } traceParent &&
@@ -202,7 +229,7 @@ internal sealed partial class WebhookDispatcher(
         await _inFlight.WaitAsync(cancellationToken);
         try
         {
-            sent = await sender.SendAsync(target, delivery.MessageId, body, cancellationToken);
+            sent = await sender.SendAsync(target, messageId, body, cancellationToken);
         }
         finally
         {
@@ -249,11 +276,11 @@ internal sealed partial class WebhookDispatcher(
         activity?.SetTag("http.response.status_code", sent.StatusCode).SetTag("eventbus.outcome", outcomeName);
         if (outcome == AttemptOutcome.Rejected)
         {
-            LogRejected(logger, delivery.MessageId, target.WebhookId, sent.Error ?? "");
+            LogRejected(logger, messageId, target.WebhookId, sent.Error ?? "");
         }
         else if (outcome != AttemptOutcome.Delivered)
         {
-            LogAttemptFailed(logger, delivery.MessageId, target.WebhookId, delivery.RetryIndex + 1, sent.Error ?? "", next);
+            LogAttemptFailed(logger, messageId, target.WebhookId, delivery.RetryIndex + 1, sent.Error ?? "", next);
         }
 
         if (result.Disabled)
@@ -283,8 +310,9 @@ internal sealed partial class WebhookDispatcher(
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 
     /// <summary>One webhook's delivery loop.</summary>
-    private sealed class Lane(WebhookDispatcher owner, WebhookTarget target, CancellationToken stopping)
+    private sealed class Lane(WebhookDispatcher owner, WebhookTarget initial, CancellationToken stopping)
     {
+        private WebhookTarget target = initial;
         private readonly CancellationTokenSource _cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private DateTimeOffset? _sleepingUntil;
@@ -360,6 +388,11 @@ internal sealed partial class WebhookDispatcher(
         {
             // Take the wake-up before reading, so a commit in between is never missed.
             Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            if (target.Subscription is not null && !await ReloadSubscriptionAsync(ct))
+            {
+                return;
+            }
+
             var batch = await owner.Store.NextDeliveriesAsync(target.WebhookId, BatchSize, ct);
             if (batch.Count == 0)
             {
@@ -377,7 +410,35 @@ internal sealed partial class WebhookDispatcher(
                     return;
                 }
 
-                var (outcome, result) = await owner.AttemptAsync(target, pending, ct);
+                SubscriptionSend? send = null;
+                if (target.Subscription is { } subscription)
+                {
+                    if (subscription.ExpiresAt <= owner.Time.GetUtcNow())
+                    {
+                        // Its lifetime is over: nothing more goes out (the sweep ends it and this lane).
+                        await owner.ExpireSubscriptionsAsync(ct);
+                        return;
+                    }
+
+                    send = await owner.SubscriptionDeliveries.PrepareAsync(target.WebhookId, subscription, pending.Event, ct);
+                    if (send.EndReason is { } end)
+                    {
+                        LogSubscriptionEnded(owner.Logger, target.WebhookId, end);
+                        await owner.Store.RemoveWebhookAsync(target.WebhookId, owner.Time.GetUtcNow(), CancellationToken.None);
+                        owner.Changed.Notify();
+                        Stop();
+                        return;
+                    }
+
+                    if (send.SkipReason is { } reason)
+                    {
+                        await owner.Subscriptions.SkipDeliveryAsync(pending.Delivery.DeliveryId, reason, CancellationToken.None);
+                        owner.Changed.Notify();
+                        continue;
+                    }
+                }
+
+                var (outcome, result) = await owner.AttemptAsync(target, pending, ct, send);
                 if (result.Disabled)
                 {
                     Stop();
@@ -389,6 +450,43 @@ internal sealed partial class WebhookDispatcher(
                     return;
                 }
             }
+        }
+
+        /// <summary>
+        /// Re-reads the subscription (another call or node may have refreshed it: a new secret, a new expiry); false
+        /// when the lane has nothing to do: the subscription is gone, inactive or expired.
+        /// </summary>
+        private async Task<bool> ReloadSubscriptionAsync(CancellationToken ct)
+        {
+            var current = await owner.Store.GetWebhookAsync(target.WebhookId, ct);
+            if (current is not { Active: true, Subscription: { } subscription })
+            {
+                Stop();
+                return false;
+            }
+
+            if (subscription.ExpiresAt <= owner.Time.GetUtcNow())
+            {
+                await owner.ExpireSubscriptionsAsync(ct);
+                return false;
+            }
+
+            var secret = owner.Secrets.Unprotect(current.ProtectedSecret);
+            if (secret != target.Secret)
+            {
+                target = new WebhookTarget(target.WebhookId, new Uri(current.Url), secret)
+                {
+                    Subscription = subscription,
+                    PreviousKey = target.StandardKey,
+                    PreviousUntil = owner.Time.GetUtcNow() + RotationGrace,
+                };
+            }
+            else if (subscription != target.Subscription)
+            {
+                target = target with { Subscription = subscription };
+            }
+
+            return true;
         }
 
         private async Task WaitAsync(TimeSpan timeout, DateTimeOffset? until, CancellationToken ct)
@@ -432,6 +530,12 @@ internal sealed partial class WebhookDispatcher(
     [LoggerMessage(EventId = 506, Level = LogLevel.Warning,
         Message = "Webhook delivery {MessageId} to {WebhookId} rejected ({Error}): a dead letter, not retried; redeliver replays it")]
     private static partial void LogRejected(ILogger logger, string messageId, string webhookId, string error);
+
+    [LoggerMessage(EventId = 1920, Level = LogLevel.Information, Message = "{Count} MCP Events webhook subscription(s) expired (not refreshed in time)")]
+    private static partial void LogSubscriptionsExpired(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 1921, Level = LogLevel.Warning, Message = "MCP Events webhook subscription {SubscriptionId} ended: {Reason}")]
+    private static partial void LogSubscriptionEnded(ILogger logger, string subscriptionId, string reason);
 
     [LoggerMessage(EventId = 505, Level = LogLevel.Error, Message = "Webhook prune pass failed")]
     private static partial void LogPruneFailed(ILogger logger, Exception exception);

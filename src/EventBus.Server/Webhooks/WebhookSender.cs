@@ -16,6 +16,17 @@ namespace EventBus.Server.Webhooks;
 internal sealed record WebhookTarget(string WebhookId, Uri Url, string Secret)
 {
     public byte[] StandardKey { get; } = WebhookSignatures.StandardKey(Secret);
+
+    /// <summary>
+    /// Set for an MCP Events subscription: its deliveries carry <c>X-MCP-Subscription-Id</c> (the webhook id) and only
+    /// the Standard Webhooks signature, made with the client's secret.
+    /// </summary>
+    public EventSubscription? Subscription { get; init; }
+
+    /// <summary>The secret a rotation replaced, still signed with (a second <c>v1,</c> entry) until <see cref="PreviousUntil"/>.</summary>
+    public byte[]? PreviousKey { get; init; }
+
+    public DateTimeOffset PreviousUntil { get; init; }
 }
 
 /// <summary>How one attempt went.</summary>
@@ -137,8 +148,22 @@ internal sealed class WebhookSender : IDisposable
         request.Headers.UserAgent.Add(UserAgent);
         request.Headers.TryAddWithoutValidation("webhook-id", messageId);
         request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
-        request.Headers.TryAddWithoutValidation("webhook-signature", WebhookSignatures.Standard(target.StandardKey, messageId, timestamp, body));
-        request.Headers.TryAddWithoutValidation("X-Event-Bus-Signature", WebhookSignatures.Sha256Hex(target.Secret, body));
+        var signature = WebhookSignatures.Standard(target.StandardKey, messageId, timestamp, body);
+        if (target.PreviousKey is { } previous && _time.GetUtcNow() < target.PreviousUntil)
+        {
+            // A rotated secret: both signatures, so a receiver still on the old one verifies too (Standard Webhooks multi-signature).
+            signature += " " + WebhookSignatures.Standard(previous, messageId, timestamp, body);
+        }
+
+        request.Headers.TryAddWithoutValidation("webhook-signature", signature);
+        if (target.Subscription is null)
+        {
+            request.Headers.TryAddWithoutValidation("X-Event-Bus-Signature", WebhookSignatures.Sha256Hex(target.Secret, body));
+        }
+        else
+        {
+            request.Headers.TryAddWithoutValidation("X-MCP-Subscription-Id", target.WebhookId);
+        }
         if (_closingPeers.ContainsKey(peer))
         {
             request.Headers.ConnectionClose = true;

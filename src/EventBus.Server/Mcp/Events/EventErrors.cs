@@ -31,8 +31,8 @@ internal sealed class EventsException(int code, string message, JsonObject? data
     public static EventsException Refused(string reason) =>
         new(Forbidden, $"Forbidden: {reason}", new JsonObject { ["reason"] = reason });
 
-    public static EventsException Exhausted(string limit, int max) =>
-        new(ResourceExhausted, $"ResourceExhausted: the {limit} limit ({max}) is reached.", new JsonObject { ["limit"] = limit, ["max"] = max });
+    public static EventsException Exhausted(string limit, int max, string detail) =>
+        new(ResourceExhausted, $"ResourceExhausted: the {limit} limit ({max}) is reached: {detail}.", new JsonObject { ["limit"] = limit, ["max"] = max });
 
     public static EventsException UnsupportedMode(string mode) =>
         new(Unsupported, $"Unsupported: event type \"{BusEventType.Name}\" is not delivered by {mode} here; events/list names its delivery modes.",

@@ -71,6 +71,7 @@ public static class EventBusServices
         services.AddSingleton<Mcp.Events.EventReplay>();
         services.AddSingleton<Mcp.Events.McpEventsHandler>();
         services.AddSingleton<Mcp.Events.Webhooks.WebhookSubscriptions>();
+        services.AddSingleton<Mcp.Events.Webhooks.EndpointVerifier>();
         services.AddSingleton<Webhooks.ISubscriptionDeliveries, Mcp.Events.Webhooks.SubscriptionDeliveries>();
         services.AddSingleton<Push.PushService>();
         services.AddSingleton<McpSessionStore>();

@@ -3,7 +3,10 @@ using EventBus.Core.Webhooks;
 
 namespace EventBus.Server.Webhooks;
 
-/// <summary>What a subscription's lane does with one pending delivery: send <see cref="Body"/> as <see cref="MessageId"/>, skip it, or end the subscription.</summary>
+/// <summary>
+/// What a subscription's lane does with one pending delivery: send <see cref="Body"/> as <see cref="MessageId"/>, skip it,
+/// or end the subscription (then <see cref="Body"/>, when set, is a control envelope sent once, best effort, before it ends).
+/// </summary>
 internal sealed record SubscriptionSend(byte[]? Body, string MessageId, string? SkipReason = null, string? EndReason = null);
 
 /// <summary>

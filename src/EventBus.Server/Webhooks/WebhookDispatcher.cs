@@ -49,6 +49,8 @@ internal sealed partial class WebhookDispatcher(
 
     private WebhookSecrets Secrets => secrets;
 
+    private WebhookSender Sender => sender;
+
     private TimeProvider Time => time;
 
     private ILogger Logger => logger;
@@ -424,6 +426,11 @@ internal sealed partial class WebhookDispatcher(
                     if (send.EndReason is { } end)
                     {
                         LogSubscriptionEnded(owner.Logger, target.WebhookId, end);
+                        if (send.Body is { } envelope)
+                        {
+                            await owner.Sender.SendAsync(target, send.MessageId, envelope, ct);
+                        }
+
                         await owner.Store.RemoveWebhookAsync(target.WebhookId, owner.Time.GetUtcNow(), CancellationToken.None);
                         owner.Changed.Notify();
                         Stop();

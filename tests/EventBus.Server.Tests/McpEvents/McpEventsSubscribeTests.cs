@@ -24,6 +24,7 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _receiver = await WebhookReceiver.StartAsync();
+        _receiver.Respond = (request, _) => EchoChallenge(request);
         _host = await BusHost.StartAsync(manualTime: true, AllowPrivate);
     }
 
@@ -36,6 +37,27 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
     private IWebhookStore Store => _host.Service<IWebhookStore>();
 
     private EventBus.Server.Webhooks.WebhookDispatcher Dispatcher => _host.Service<EventBus.Server.Webhooks.WebhookDispatcher>();
+
+    /// <summary>What a receiver that wants deliveries answers: the verification envelope's challenge echoed, 200 to the rest.</summary>
+    private static ReceiverAnswer EchoChallenge(ReceivedRequest request) =>
+        IsControl(request, "verification")
+            ? new ReceiverAnswer(200, Body: JsonSerializer.Serialize(new { challenge = request.Json.Str("challenge") }))
+            : new ReceiverAnswer(200);
+
+    private static bool IsControl(ReceivedRequest request, string type) =>
+        request.Json.TryGetProperty("type", out var t) && t.GetString() == type;
+
+    /// <summary>The event deliveries (bodies without a control <c>type</c>) that arrived on <paramref name="path"/>.</summary>
+    private IReadOnlyList<ReceivedRequest> Events(string path) => EventsIn(_receiver.Requests, path);
+
+    private static List<ReceivedRequest> EventsIn(IEnumerable<ReceivedRequest> requests, string path) =>
+        [.. requests.Where(r => r.Path == path && !r.Json.TryGetProperty("type", out _))];
+
+    private async Task<IReadOnlyList<ReceivedRequest>> WaitForEventsAsync(int count, string path)
+    {
+        await _receiver.WaitUntilAsync(requests => EventsIn(requests, path).Count >= count);
+        return Events(path);
+    }
 
     private static string NewSecret() => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
@@ -83,8 +105,13 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
 
     private void ShouldBeSigned(ReceivedRequest request, string secret, string subscriptionId)
     {
-        var occurrence = request.Json;
-        request.Header("webhook-id").Should().Be(occurrence.Str("eventId"), "webhook-id carries the eventId");
+        request.Header("webhook-id").Should().Be(request.Json.Str("eventId"), "webhook-id carries the eventId");
+        ShouldBeSignedControl(request, secret, subscriptionId);
+    }
+
+    /// <summary>Headed and signed like every delivery: Standard Webhooks with the client's secret, and X-MCP-Subscription-Id.</summary>
+    private void ShouldBeSignedControl(ReceivedRequest request, string secret, string subscriptionId)
+    {
         request.Header("X-MCP-Subscription-Id").Should().Be(subscriptionId);
         request.Header("X-Event-Bus-Signature").Should().BeEmpty("a subscription's deliveries carry the Standard Webhooks signature only");
         request.Header("content-type").Should().StartWith("application/json");
@@ -118,9 +145,9 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
         var expected = (await GetEventsAsync(_host, start))
             .Where(e => pattern.Matches(e.Str("channel")) && e.Str("signal_level") != "lifecycle").ToList();
         expected.Should().HaveCount(3);
-        var received = await _receiver.WaitForAsync(expected.Count, "/alerts");
+        var received = await WaitForEventsAsync(expected.Count, "/alerts");
         await SettledAsync(id, expected.Count);
-        _receiver.Requests.Where(r => r.Path == "/alerts").Should().HaveCount(expected.Count, "nothing else was sent");
+        Events("/alerts").Should().HaveCount(expected.Count, "nothing else was sent");
         received.Select(r => r.Json.GetProperty("data")).Should().Equal(expected, (a, b) => JsonElement.DeepEquals(a, b),
             "each body's data is the event exactly as get_events shows it, in its order");
         foreach (var request in received)
@@ -142,7 +169,7 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
         DateTimeOffset.Parse(first.Str("refreshBefore"), System.Globalization.CultureInfo.InvariantCulture)
             .Should().Be(_host.Time!.GetUtcNow() + TimeSpan.FromMinutes(2), "the suggestion is granted");
         await PublishAsync(_host, "all", "one", "1");
-        await _receiver.WaitForAsync(1, "/r");
+        await WaitForEventsAsync(1, "/r");
         await SettledAsync(first.Str("id"), 1);
 
         _host.Time.Advance(TimeSpan.FromMinutes(1));
@@ -158,7 +185,7 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
         status.Str("lastDeliveryAt").Should().NotBeNullOrEmpty();
 
         var two = await PublishAsync(_host, "all", "two", "2");
-        var requests = await _receiver.WaitForAsync(2, "/r");
+        var requests = await WaitForEventsAsync(2, "/r");
         requests.Should().HaveCount(2, "a live subscription ignores the refresh's cursor: nothing is replayed");
         var second = requests[1];
         second.Json.Str("eventId").Should().Be(two.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -177,7 +204,7 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
         DateTimeOffset.Parse(reply.Str("refreshBefore"), System.Globalization.CultureInfo.InvariantCulture)
             .Should().Be(_host.Time!.GetUtcNow() + TimeSpan.FromMinutes(1), "a suggestion under the floor is raised to it");
         await PublishAsync(_host, "all", "early", "delivered");
-        var early = (await _receiver.WaitForAsync(1, "/ttl")).Single();
+        var early = (await WaitForEventsAsync(1, "/ttl")).Single();
         await SettledAsync(id, 1);
 
         _host.Time.Advance(TimeSpan.FromMinutes(1));
@@ -195,7 +222,7 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
         again.Str("id").Should().Be(id);
         again.GetProperty("truncated").GetBoolean().Should().BeFalse();
         again.TryGetProperty("deliveryStatus", out _).Should().BeFalse("a lapsed subscription starts afresh");
-        var requests = await _receiver.WaitForAsync(2, "/ttl");
+        var requests = await WaitForEventsAsync(2, "/ttl");
         requests[1].Json.Str("eventId").Should().Be(late.ToString(System.Globalization.CultureInfo.InvariantCulture));
         ShouldBeSigned(requests[1], secret, id);
     }
@@ -209,9 +236,9 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
         var fresh = await PublishAsync(_host, "all", "fresh", "new");
         var reply = await ResultAsync(_host, "events/subscribe", Params(new { }, url, NewSecret(), cursor: "0", maxAgeMs: 60_000));
         reply.GetProperty("truncated").GetBoolean().Should().BeTrue("the event older than maxAgeMs was skipped");
-        var requests = await _receiver.WaitForAsync(1, "/age");
+        var requests = await WaitForEventsAsync(1, "/age");
         await SettledAsync(reply.Str("id"), 1);
-        _receiver.Requests.Where(r => r.Path == "/age").Select(r => r.Json.Str("eventId"))
+        Events("/age").Select(r => r.Json.Str("eventId"))
             .Should().Equal(fresh.ToString(System.Globalization.CultureInfo.InvariantCulture));
         requests.Should().ContainSingle();
     }
@@ -295,15 +322,15 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
             var deliveries = await SettledAsync(id, 2);
             var delivered = deliveries.Where(d => d.Status == DeliveryStatus.Delivered).Select(d => d.EventId).ToList();
             delivered.Should().Equal(visible, $"{path} gets exactly what get_events shows its token");
-            _receiver.Requests.Where(r => r.Path == path).Select(r => r.Json.GetProperty("data").GetProperty("id").GetInt64()).Should().Equal(visible);
-            foreach (var request in _receiver.Requests.Where(r => r.Path == path))
+            Events(path).Select(r => r.Json.GetProperty("data").GetProperty("id").GetInt64()).Should().Equal(visible);
+            foreach (var request in Events(path))
             {
                 ShouldBeSigned(request, secret, id);
             }
         }
 
-        _receiver.Requests.Where(r => r.Path == "/bob").Should().HaveCount(2, "bob owns the DM's recipient");
-        _receiver.Requests.Where(r => r.Path == "/eve").Select(r => r.Json.GetProperty("data").GetProperty("id").GetInt64())
+        Events("/bob").Should().HaveCount(2, "bob owns the DM's recipient");
+        Events("/eve").Select(r => r.Json.GetProperty("data").GetProperty("id").GetInt64())
             .Should().Equal([broadcast], "eve may not read alice's DM to bob");
         dm.Should().BeLessThan(broadcast);
 
@@ -312,7 +339,11 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
         await Waiting.UntilAsync(Dispatcher.Changed, async () => await Store.GetWebhookAsync(eveId, CancellationToken.None) is null);
         (await Store.ListDeliveriesAsync(new DeliveryQuery(eveId, DeliveryStatus.Delivered, 100), CancellationToken.None))
             .Should().NotContain(d => d.EventId == afterRevoke, "a revoked token's subscription ends before sending");
-        _receiver.Requests.Where(r => r.Path == "/eve").Should().ContainSingle();
+        Events("/eve").Should().ContainSingle();
+        var terminated = _receiver.Requests.Single(r => r.Path == "/eve" && IsControl(r, "terminated"));
+        terminated.Json.GetProperty("error").GetProperty("code").GetInt32().Should().Be(-32012);
+        terminated.Header("webhook-id").Should().StartWith("msg_terminated_");
+        ShouldBeSignedControl(terminated, eveSecret, eveId);
     }
 
     [Fact]
@@ -330,6 +361,61 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
         await ResultAsync(capped, "events/subscribe", Params(new { channel = "a" }, _receiver.Url("/cap"), NewSecret()));
         await ResultAsync(capped, "events/unsubscribe", Unsubscribe(new { channel = "b" }, _receiver.Url("/cap")));
         await ResultAsync(capped, "events/subscribe", Params(new { channel = "c" }, _receiver.Url("/cap"), secret));
+    }
+
+    [Fact]
+    public async Task ANewSubscription_FirstVerifiesTheEndpoint_OncePerPrincipalAndUrl()
+    {
+        var url = _receiver.Url("/v");
+        var secret = NewSecret();
+        var id = (await ResultAsync(_host, "events/subscribe", Params(new { channel = "a" }, url, secret))).Str("id");
+        var verification = _receiver.Requests.Single(r => r.Path == "/v");
+        IsControl(verification, "verification").Should().BeTrue();
+        verification.Json.Str("challenge").Should().NotBeNullOrEmpty();
+        verification.Header("webhook-id").Should().StartWith("msg_verification_");
+        ShouldBeSignedControl(verification, secret, id);
+
+        await ResultAsync(_host, "events/subscribe", Params(new { channel = "b" }, url, NewSecret()));
+        await ResultAsync(_host, "events/subscribe", Params(new { channel = "a" }, url, secret));
+        _receiver.Requests.Where(r => r.Path == "/v").Should().ContainSingle("verification is cached per (principal, url), and a refresh never asks");
+    }
+
+    [Theory]
+    [InlineData("/noecho", "challenge_failed")]
+    [InlineData("/wrong", "challenge_failed")]
+    [InlineData("/notjson", "challenge_failed")]
+    [InlineData("/busy", "http_5xx")]
+    [InlineData("/nothere", "http_4xx")]
+    [InlineData("/redirect", "challenge_failed")]
+    public async Task AnEndpointThatDoesNotConfirm_IsCallbackEndpointError_AndNothingIsStored(string path, string reason)
+    {
+        _receiver.Respond = (request, _) => request.Path switch
+        {
+            "/noecho" => new ReceiverAnswer(200),
+            "/wrong" => new ReceiverAnswer(200, Body: """{"challenge":"not-the-one-we-sent"}"""),
+            "/notjson" => new ReceiverAnswer(200, Body: "{challenge"),
+            "/busy" => new ReceiverAnswer(503),
+            "/nothere" => new ReceiverAnswer(404),
+            _ => new ReceiverAnswer(302, new Dictionary<string, string> { ["Location"] = _receiver.Url("/elsewhere") }),
+        };
+        var error = await ErrorAsync(_host, "events/subscribe", Params(new { }, _receiver.Url(path), NewSecret()));
+        error.GetProperty("code").GetInt32().Should().Be(-32015);
+        error.GetProperty("data").Str("reason").Should().Be(reason);
+        error.Str("message").Should().NotContain("receiver says no", "the endpoint's own answer is never shown (no response oracle)");
+        (await Store.ListWebhooksAsync(false, CancellationToken.None)).Should().BeEmpty();
+        _receiver.Requests.Should().NotContain(r => r.Path == "/elsewhere", "redirects are not followed");
+    }
+
+    [Fact]
+    public async Task AnUnreachableEndpoint_IsCallbackEndpointError_ConnectionRefused()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var error = await ErrorAsync(_host, "events/subscribe", Params(new { }, $"http://127.0.0.1:{port}/hook", NewSecret()));
+        error.GetProperty("code").GetInt32().Should().Be(-32015);
+        error.GetProperty("data").Str("reason").Should().Be("connection_refused");
     }
 
     private async Task<string> RegisterAsync(string token, string name)

@@ -29,7 +29,19 @@ internal sealed class SubscriptionDeliveries(SessionAccess access, ITokenStore t
         var caller = await CallerAsync(subscription.Principal, cancellationToken);
         if (caller is null)
         {
-            return new SubscriptionSend(null, messageId, EndReason: $"its principal ({subscription.Principal}) may no longer read events (token revoked or expired)");
+            // The draft's termination signal: a signed control envelope, then the subscription is gone.
+            const string Reason = "Access revoked: the subscription's token was revoked, or expired";
+            var terminated = JsonSerializer.SerializeToUtf8Bytes(new JsonObject
+            {
+                ["type"] = "terminated",
+                ["error"] = new JsonObject
+                {
+                    ["code"] = EventsException.Forbidden,
+                    ["message"] = "Forbidden",
+                    ["data"] = new JsonObject { ["reason"] = Reason },
+                },
+            });
+            return new SubscriptionSend(terminated, EndpointVerifier.ControlMessageId("terminated"), EndReason: $"{Reason} ({subscription.Principal})");
         }
 
         var arguments = _arguments.GetOrAdd(subscription.Arguments, static json => BusEventArguments.Parse(JsonNode.Parse(json)));

@@ -21,6 +21,7 @@ internal sealed class WebhookSubscriptions(
     WebhookSecrets secrets,
     WebhookAddressGuard guard,
     WebhookDispatcher dispatcher,
+    EndpointVerifier verifier,
     IOptions<WebhookOptions> options,
     TimeProvider time)
 {
@@ -48,6 +49,12 @@ internal sealed class WebhookSubscriptions(
             id, uri.AbsoluteUri, OutboxPrefix(subscription.Arguments), subscription.Arguments.EventTypes?.Order(StringComparer.Ordinal).ToList(),
             secrets.Protect(secret!), new EventSubscription(principal, BusEventType.Name, arguments, now + ttl), now,
             subscription.Cursor, subscription.MaxAge is { } age ? now - age : null, ReplayCeiling, o.MaxSubscriptionsPerPrincipal, o.MaxSubscriptions);
+        if (await webhooks.GetWebhookAsync(id, cancellationToken) is not { Subscription: { } live } || live.ExpiresAt <= now)
+        {
+            // Not a refresh of a live subscription: the endpoint must agree to receive deliveries first.
+            await verifier.VerifyAsync(principal, url, uri, secret!, write.Subscription, id, cancellationToken);
+        }
+
         var result = await store.SubscribeAsync(write, cancellationToken);
         switch (result.Status)
         {
@@ -298,20 +305,10 @@ internal sealed class WebhookSubscriptions(
         if (before.FailingSince is { } since)
         {
             var failed = (await webhooks.ListDeliveriesAsync(new DeliveryQuery(before.WebhookId, null, 1), cancellationToken)).FirstOrDefault();
-            status["lastError"] = Category(failed?.LastStatusCode, failed?.LastError);
+            status["lastError"] = EndpointVerifier.Category(failed?.LastStatusCode, failed?.LastError);
             status["failedSince"] = Core.Events.Timestamps.ToWire(since);
         }
 
         return status;
     }
-
-    /// <summary>A failure as one of the draft's categories, never the receiver's own words (no response oracle).</summary>
-    private static string Category(int? statusCode, string? error) => statusCode switch
-    {
-        >= 400 and < 500 => "http_4xx",
-        >= 500 => "http_5xx",
-        _ when error?.Contains("timed out", StringComparison.OrdinalIgnoreCase) == true => "timeout",
-        _ when error?.Contains("SSL", StringComparison.OrdinalIgnoreCase) == true || error?.Contains("TLS", StringComparison.Ordinal) == true => "tls_error",
-        _ => "connection_refused",
-    };
 }

@@ -538,10 +538,10 @@ internal sealed partial class WebhookDispatcher(
         Message = "Webhook delivery {MessageId} to {WebhookId} rejected ({Error}): a dead letter, not retried; redeliver replays it")]
     private static partial void LogRejected(ILogger logger, string messageId, string webhookId, string error);
 
-    [LoggerMessage(EventId = 1920, Level = LogLevel.Information, Message = "{Count} MCP Events webhook subscription(s) expired (not refreshed in time)")]
+    [LoggerMessage(EventId = 507, Level = LogLevel.Information, Message = "{Count} MCP Events webhook subscription(s) expired (not refreshed in time)")]
     private static partial void LogSubscriptionsExpired(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 1921, Level = LogLevel.Warning, Message = "MCP Events webhook subscription {SubscriptionId} ended: {Reason}")]
+    [LoggerMessage(EventId = 508, Level = LogLevel.Warning, Message = "MCP Events webhook subscription {SubscriptionId} ended: {Reason}")]
     private static partial void LogSubscriptionEnded(ILogger logger, string subscriptionId, string reason);
 
     [LoggerMessage(EventId = 505, Level = LogLevel.Error, Message = "Webhook prune pass failed")]

@@ -248,6 +248,16 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
     {
         var url = _receiver.Url("/u");
         var id = (await ResultAsync(_host, "events/subscribe", Params(new { event_types = new[] { "b", "a" } }, url, NewSecret()))).Str("id");
+        using (var listed = await _host.PostAsync("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_webhooks","arguments":{}}}"""))
+        {
+            var webhook = (await BusHost.FirstDataAsync(listed)).GetProperty("result").GetProperty("structuredContent").GetProperty("result")
+                .EnumerateArray().Single();
+            webhook.Str("webhook_id").Should().Be(id, "an admin sees the subscriptions the bus delivers to");
+            var subscription = webhook.GetProperty("subscription");
+            subscription.Str("principal").Should().Be("local", "a caller on this machine, on a bus without tokens");
+            subscription.Str("arguments").Should().Be("""{"event_types":["b","a"]}""");
+        }
+
         var ack = await ResultAsync(_host, "events/unsubscribe", Unsubscribe(new { event_types = new[] { "b", "a" } }, url));
         ack.EnumerateObject().Should().BeEmpty("the answer is a bare acknowledgement");
         var after = await PublishAsync(_host, "all", "a", "after unsubscribe");

@@ -14,7 +14,8 @@ namespace EventBus.Server.Webhooks;
 /// the lane moves on. A permanent rejection (any other 4xx) is a dead letter at once: one event the receiver refuses
 /// never holds the ones behind it. Everything a lane knows is in the database: after a restart the
 /// lanes pick up exactly where the rows say. Commits wake the lanes whose webhooks got deliveries; time (retry delays,
-/// the request timeout) comes from <see cref="TimeProvider"/>.
+/// the request timeout) comes from <see cref="TimeProvider"/>. MCP Events subscriptions' lanes add their send-time rules
+/// (WebhookDispatcher.Subscriptions.cs).
 /// </summary>
 internal sealed partial class WebhookDispatcher(
     IWebhookStore store,
@@ -32,8 +33,6 @@ internal sealed partial class WebhookDispatcher(
 
     private const int BatchSize = 64;
 
-    /// <summary>How long deliveries are also signed with a subscription's previous secret after a refresh replaced it.</summary>
-    private static readonly TimeSpan RotationGrace = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan ErrorPause = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _inFlight = new(options.Value.MaxConcurrency, options.Value.MaxConcurrency);
@@ -201,17 +200,6 @@ internal sealed partial class WebhookDispatcher(
         }
     }
 
-    /// <summary>Ends the MCP Events subscriptions whose lifetime is over (their pending deliveries are cancelled) and stops their lanes.</summary>
-    public async Task ExpireSubscriptionsAsync(CancellationToken cancellationToken)
-    {
-        var expired = await subscriptions.RemoveExpiredAsync(time.GetUtcNow(), cancellationToken);
-        if (expired.Count > 0)
-        {
-            LogSubscriptionsExpired(logger, expired.Count);
-            await RefreshAsync(cancellationToken);
-        }
-    }
-
     /// <summary>Runs one attempt of one delivery and records it; returns the recorded outcome.</summary>
     private async Task<(AttemptOutcome Outcome, AttemptResult Result)> AttemptAsync(
         WebhookTarget target, PendingDelivery pending, CancellationToken cancellationToken, SubscriptionSend? send = null)
@@ -312,7 +300,7 @@ internal sealed partial class WebhookDispatcher(
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 
     /// <summary>One webhook's delivery loop.</summary>
-    private sealed class Lane(WebhookDispatcher owner, WebhookTarget initial, CancellationToken stopping)
+    private sealed partial class Lane(WebhookDispatcher owner, WebhookTarget initial, CancellationToken stopping)
     {
         private WebhookTarget target = initial;
         private readonly CancellationTokenSource _cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -415,32 +403,14 @@ internal sealed partial class WebhookDispatcher(
                 SubscriptionSend? send = null;
                 if (target.Subscription is { } subscription)
                 {
-                    if (subscription.ExpiresAt <= owner.Time.GetUtcNow())
+                    (var step, send) = await PrepareSubscriptionAsync(subscription, pending, ct);
+                    if (step == SubscriptionStep.Stop)
                     {
-                        // Its lifetime is over: nothing more goes out (the sweep ends it and this lane).
-                        await owner.ExpireSubscriptionsAsync(ct);
                         return;
                     }
 
-                    send = await owner.SubscriptionDeliveries.PrepareAsync(target.WebhookId, subscription, pending.Event, ct);
-                    if (send.EndReason is { } end)
+                    if (step == SubscriptionStep.Skipped)
                     {
-                        LogSubscriptionEnded(owner.Logger, target.WebhookId, end);
-                        if (send.Body is { } envelope)
-                        {
-                            await owner.Sender.SendAsync(target, send.MessageId, envelope, ct);
-                        }
-
-                        await owner.Store.RemoveWebhookAsync(target.WebhookId, owner.Time.GetUtcNow(), CancellationToken.None);
-                        owner.Changed.Notify();
-                        Stop();
-                        return;
-                    }
-
-                    if (send.SkipReason is { } reason)
-                    {
-                        await owner.Subscriptions.SkipDeliveryAsync(pending.Delivery.DeliveryId, reason, CancellationToken.None);
-                        owner.Changed.Notify();
                         continue;
                     }
                 }
@@ -457,43 +427,6 @@ internal sealed partial class WebhookDispatcher(
                     return;
                 }
             }
-        }
-
-        /// <summary>
-        /// Re-reads the subscription (another call or node may have refreshed it: a new secret, a new expiry); false
-        /// when the lane has nothing to do: the subscription is gone, inactive or expired.
-        /// </summary>
-        private async Task<bool> ReloadSubscriptionAsync(CancellationToken ct)
-        {
-            var current = await owner.Store.GetWebhookAsync(target.WebhookId, ct);
-            if (current is not { Active: true, Subscription: { } subscription })
-            {
-                Stop();
-                return false;
-            }
-
-            if (subscription.ExpiresAt <= owner.Time.GetUtcNow())
-            {
-                await owner.ExpireSubscriptionsAsync(ct);
-                return false;
-            }
-
-            var secret = owner.Secrets.Unprotect(current.ProtectedSecret);
-            if (secret != target.Secret)
-            {
-                target = new WebhookTarget(target.WebhookId, new Uri(current.Url), secret)
-                {
-                    Subscription = subscription,
-                    PreviousKey = target.StandardKey,
-                    PreviousUntil = owner.Time.GetUtcNow() + RotationGrace,
-                };
-            }
-            else if (subscription != target.Subscription)
-            {
-                target = target with { Subscription = subscription };
-            }
-
-            return true;
         }
 
         private async Task WaitAsync(TimeSpan timeout, DateTimeOffset? until, CancellationToken ct)
@@ -537,12 +470,6 @@ internal sealed partial class WebhookDispatcher(
     [LoggerMessage(EventId = 506, Level = LogLevel.Warning,
         Message = "Webhook delivery {MessageId} to {WebhookId} rejected ({Error}): a dead letter, not retried; redeliver replays it")]
     private static partial void LogRejected(ILogger logger, string messageId, string webhookId, string error);
-
-    [LoggerMessage(EventId = 507, Level = LogLevel.Information, Message = "{Count} MCP Events webhook subscription(s) expired (not refreshed in time)")]
-    private static partial void LogSubscriptionsExpired(ILogger logger, int count);
-
-    [LoggerMessage(EventId = 508, Level = LogLevel.Warning, Message = "MCP Events webhook subscription {SubscriptionId} ended: {Reason}")]
-    private static partial void LogSubscriptionEnded(ILogger logger, string subscriptionId, string reason);
 
     [LoggerMessage(EventId = 505, Level = LogLevel.Error, Message = "Webhook prune pass failed")]
     private static partial void LogPruneFailed(ILogger logger, Exception exception);

@@ -13,9 +13,9 @@ set -uo pipefail
 config="${1:-Release}"
 [[ -n "${EVENTBUS_TEST_POSTGRES:-}" ]] || { echo "unit-tests: FAILED: EVENTBUS_TEST_POSTGRES is not set (run under scripts/with-postgres.sh)" >&2; exit 1; }
 
-# The classes whose behaviour depends on the store: the contract, push, long-poll, REST/SSE, webhooks, auth, limits,
-# sessions, WebSockets, ingest, crash and retention tests.
-postgres_classes=(ContractTests PushTests LongPollTests .Api. .Webhooks. AuthTests LimitsTests BindingAndSubscriptionTests
+# The classes whose behaviour depends on the store: the contract, push, long-poll, REST/SSE, webhooks (and MCP Events
+# webhook subscriptions), auth, limits, sessions, WebSockets, ingest, crash and retention tests.
+postgres_classes=(ContractTests PushTests LongPollTests .Api. .Webhooks. McpEventsSubscribeTests AuthTests LimitsTests BindingAndSubscriptionTests
     SessionExpiryTests .Security. .WebSockets. InboxResourceTests McpHttpBindingTests .Ingest. .Crash. .Postgres. .Retention.)
 filter="$(printf 'FullyQualifiedName~%s|' "${postgres_classes[@]}")"
 # WebhookThroughputTests measure the HTTP client against a receiver that closes connections (nothing store-specific)

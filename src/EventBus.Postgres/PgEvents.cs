@@ -17,7 +17,7 @@ internal static class PgEvents
     /// <summary>
     /// Inserts one event with the next id of the group and, in the same statement, one pending delivery per matching
     /// active webhook (the transactional outbox; matching as <see cref="Core.Webhooks.WebhookFilter"/>: channel prefix,
-    /// type in the list or no list). Webhooks are read from the table, so one registered on another node counts at once.
+    /// type in the list or no list, an events subscription only until it expires). Webhooks are read from the table, so one registered on another node counts at once.
     /// </summary>
     public static async Task<BusEvent> InsertAsync(PgWriteContext w, NewEvent e)
     {
@@ -31,7 +31,7 @@ internal static class PgEvents
             INSERT INTO webhook_deliveries (webhook_id, event_id, status, attempts, retry_index, next_attempt_ms, created_at_ms)
             SELECT w.webhook_id, e.id, 0, 0, 0, @ts, @ts FROM e CROSS JOIN webhooks w
             WHERE w.active AND w.deleted_at_ms IS NULL AND starts_with(@channel, w.channel)
-              AND (w.event_types IS NULL OR @type = ANY (w.event_types))
+              AND (w.event_types IS NULL OR @type = ANY (w.event_types)) AND (w.expires_at_ms IS NULL OR w.expires_at_ms > @ts)
             ORDER BY w.created_at_ms, w.webhook_id
             RETURNING webhook_id
             """);

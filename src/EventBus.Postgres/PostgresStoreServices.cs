@@ -31,6 +31,7 @@ public static class PostgresStoreServices
             sp.GetRequiredService<IOptions<PostgresStoreOptions>>().Value, sp.GetRequiredService<ICommitObserver>()));
         services.AddSingleton<IEventStore>(sp => new PostgresEventLog(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IWebhookStore>(sp => new PostgresWebhookStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.AddSingleton<IEventSubscriptionStore>(sp => (PostgresWebhookStore)sp.GetRequiredService<IWebhookStore>());
         services.AddSingleton<ITokenStore>(sp => new PostgresTokenStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IPositionStore>(sp => new PostgresPositionStore(sp.GetRequiredService<PostgresDatabase>()));
         services.AddSingleton<IBusOverview>(sp => new PostgresBusOverview(sp.GetRequiredService<PostgresDatabase>()));

@@ -13,7 +13,7 @@ namespace EventBus.Postgres;
 /// lapse after <see cref="PostgresStoreOptions.WebhookLease"/>), and another node's lane, woken by the backstop,
 /// takes over.
 /// </summary>
-public sealed class PostgresWebhookStore : IWebhookStore
+public sealed partial class PostgresWebhookStore : IWebhookStore, IEventSubscriptionStore
 {
     private readonly PostgresDatabase _database;
 
@@ -318,7 +318,8 @@ public sealed class PostgresWebhookStore : IWebhookStore
     private static async Task<List<Webhook>> ReadWebhooksAsync(NpgsqlConnection c, NpgsqlTransaction? transaction, string where, string? id)
     {
         await using var command = new NpgsqlCommand(
-            $"SELECT {WebhookColumns} FROM webhooks {where} ORDER BY created_at_ms, webhook_id", c, transaction);
+            $"SELECT {WebhookColumns}, principal, event_name, arguments, expires_at_ms FROM webhooks {where} ORDER BY created_at_ms, webhook_id",
+            c, transaction);
         if (id is not null)
         {
             command.Parameters.AddWithValue("id", id);
@@ -332,7 +333,12 @@ public sealed class PostgresWebhookStore : IWebhookStore
                 r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetFieldValue<string[]>(3),
                 r.GetBoolean(4), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)), r.GetFieldValue<byte[]>(6),
                 r.IsDBNull(7) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(7)),
-                r.IsDBNull(8) ? null : r.GetString(8)));
+                r.IsDBNull(8) ? null : r.GetString(8))
+            {
+                Subscription = r.IsDBNull(10)
+                    ? null
+                    : new EventSubscription(r.GetString(9), r.GetString(10), r.GetString(11), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(12))),
+            });
         }
 
         return list;

@@ -5,8 +5,8 @@ using Microsoft.Data.Sqlite;
 
 namespace EventBus.Sqlite;
 
-/// <summary>An active webhook as the writer matches events against it.</summary>
-internal sealed record WebhookRoute(string WebhookId, WebhookFilter Filter);
+/// <summary>An active webhook as the writer matches events against it (an events subscription only until it expires).</summary>
+internal sealed record WebhookRoute(string WebhookId, WebhookFilter Filter, long? ExpiresAtMs = null);
 
 /// <summary>
 /// The transactional outbox: inside the transaction that inserts an event, one pending delivery per matching active
@@ -19,13 +19,13 @@ internal static class Outbox
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText =
-            "SELECT webhook_id, channel, event_types FROM webhooks WHERE active = 1 AND deleted_at_ms IS NULL ORDER BY created_at_ms, webhook_id";
+            "SELECT webhook_id, channel, event_types, expires_at_ms FROM webhooks WHERE active = 1 AND deleted_at_ms IS NULL ORDER BY created_at_ms, webhook_id";
         using var reader = command.ExecuteReader();
         var routes = new List<WebhookRoute>();
         while (reader.Read())
         {
             var types = reader.IsDBNull(2) ? null : ParseTypes(reader.GetString(2));
-            routes.Add(new WebhookRoute(reader.GetString(0), new WebhookFilter(reader.GetString(1), types)));
+            routes.Add(new WebhookRoute(reader.GetString(0), new WebhookFilter(reader.GetString(1), types), reader.IsDBNull(3) ? null : reader.GetInt64(3)));
         }
 
         return [.. routes];
@@ -38,7 +38,7 @@ internal static class Outbox
         for (var i = 0; i < routes.Length; i++)
         {
             var route = routes[i];
-            if (!route.Filter.Matches(channel, eventType))
+            if (!route.Filter.Matches(channel, eventType) || timestampMs >= route.ExpiresAtMs)
             {
                 continue;
             }

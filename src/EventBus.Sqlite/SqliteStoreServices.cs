@@ -26,6 +26,7 @@ public static class SqliteStoreServices
             sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value, sp.GetRequiredService<ICommitObserver>()));
         services.AddSingleton<IEventStore>(sp => new SqliteEventLog(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IWebhookStore>(sp => new SqliteWebhookStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.AddSingleton<IEventSubscriptionStore>(sp => (SqliteWebhookStore)sp.GetRequiredService<IWebhookStore>());
         services.AddSingleton<ITokenStore>(sp => new SqliteTokenStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IPositionStore>(sp => new SqlitePositionStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddSingleton<IBusOverview>(sp => new SqliteBusOverview(sp.GetRequiredService<SqliteDatabase>()));

@@ -9,7 +9,7 @@ namespace EventBus.Sqlite;
 /// The SQLite store's webhooks: webhooks, the outbox the writer fills (<see cref="Outbox.Enqueue"/>), attempts, and
 /// ingest idempotency keys.
 /// </summary>
-public sealed class SqliteWebhookStore : IWebhookStore
+public sealed partial class SqliteWebhookStore : IWebhookStore, IEventSubscriptionStore
 {
     private readonly SqliteDatabase _database;
 
@@ -311,12 +311,12 @@ public sealed class SqliteWebhookStore : IWebhookStore
             return (keys, deliveries);
         }, cancellationToken);
 
-    private static List<Webhook> ReadWebhooks(
+    internal static List<Webhook> ReadWebhooks(
         SqliteConnection c, SqliteTransaction? transaction, string where, params (string Name, object Value)[] parameters)
     {
         using var command = c.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = $"SELECT {WebhookColumns} FROM webhooks {where} ORDER BY created_at_ms, webhook_id";
+        command.CommandText = $"SELECT {WebhookColumns}, principal, event_name, arguments, expires_at_ms FROM webhooks {where} ORDER BY created_at_ms, webhook_id";
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value);
@@ -330,7 +330,12 @@ public sealed class SqliteWebhookStore : IWebhookStore
                 r.GetString(0), r.GetString(1), r.GetString(2), Outbox.ParseTypes(r.IsDBNull(3) ? null : r.GetString(3)),
                 r.GetInt64(4) == 1, DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)), (byte[])r.GetValue(6),
                 r.IsDBNull(7) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(7)),
-                r.IsDBNull(8) ? null : r.GetString(8)));
+                r.IsDBNull(8) ? null : r.GetString(8))
+            {
+                Subscription = r.IsDBNull(10)
+                    ? null
+                    : new EventSubscription(r.GetString(9), r.GetString(10), r.GetString(11), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(12))),
+            });
         }
 
         return list;

@@ -12,7 +12,14 @@ public sealed record Webhook(
     DateTimeOffset CreatedAt,
     byte[] ProtectedSecret,
     DateTimeOffset? FailingSince,
-    string? DisabledReason);
+    string? DisabledReason)
+{
+    /// <summary>
+    /// Set when this webhook is an MCP Events subscription (<c>events/subscribe</c>): who subscribed, to what, and until
+    /// when. Null for a webhook registered with register_webhook.
+    /// </summary>
+    public EventSubscription? Subscription { get; init; }
+}
 
 /// <summary>Where a delivery is.</summary>
 public enum DeliveryStatus

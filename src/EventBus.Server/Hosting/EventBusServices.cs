@@ -70,6 +70,9 @@ public static class EventBusServices
         services.AddSingleton<McpToolDispatcher>();
         services.AddSingleton<Mcp.Events.EventReplay>();
         services.AddSingleton<Mcp.Events.McpEventsHandler>();
+        services.AddSingleton<Mcp.Events.Webhooks.WebhookSubscriptions>();
+        services.AddSingleton<Mcp.Events.Webhooks.EndpointVerifier>();
+        services.AddSingleton<Webhooks.ISubscriptionDeliveries, Mcp.Events.Webhooks.SubscriptionDeliveries>();
         services.AddSingleton<Push.PushService>();
         services.AddSingleton<McpSessionStore>();
         services.AddSingleton<McpHttpHandler>();

@@ -14,10 +14,13 @@ namespace EventBus.Server.Webhooks;
 /// the lane moves on. A permanent rejection (any other 4xx) is a dead letter at once: one event the receiver refuses
 /// never holds the ones behind it. Everything a lane knows is in the database: after a restart the
 /// lanes pick up exactly where the rows say. Commits wake the lanes whose webhooks got deliveries; time (retry delays,
-/// the request timeout) comes from <see cref="TimeProvider"/>.
+/// the request timeout) comes from <see cref="TimeProvider"/>. MCP Events subscriptions' lanes add their send-time rules
+/// (WebhookDispatcher.Subscriptions.cs).
 /// </summary>
 internal sealed partial class WebhookDispatcher(
     IWebhookStore store,
+    IEventSubscriptionStore subscriptions,
+    ISubscriptionDeliveries subscriptionDeliveries,
     DeliverySignal deliveries,
     WebhookSecrets secrets,
     WebhookSender sender,
@@ -29,6 +32,7 @@ internal sealed partial class WebhookDispatcher(
     public const string SystemChannel = "system:webhooks";
 
     private const int BatchSize = 64;
+
     private static readonly TimeSpan ErrorPause = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _inFlight = new(options.Value.MaxConcurrency, options.Value.MaxConcurrency);
@@ -37,6 +41,14 @@ internal sealed partial class WebhookDispatcher(
     private CancellationToken _stopping = CancellationToken.None;
 
     private IWebhookStore Store => store;
+
+    private IEventSubscriptionStore Subscriptions => subscriptions;
+
+    private ISubscriptionDeliveries SubscriptionDeliveries => subscriptionDeliveries;
+
+    private WebhookSecrets Secrets => secrets;
+
+    private WebhookSender Sender => sender;
 
     private TimeProvider Time => time;
 
@@ -124,7 +136,10 @@ internal sealed partial class WebhookDispatcher(
                 WebhookTarget target;
                 try
                 {
-                    target = new WebhookTarget(webhook.WebhookId, new Uri(webhook.Url), secrets.Unprotect(webhook.ProtectedSecret));
+                    target = new WebhookTarget(webhook.WebhookId, new Uri(webhook.Url), secrets.Unprotect(webhook.ProtectedSecret))
+                    {
+                        Subscription = webhook.Subscription,
+                    };
                 }
                 catch (System.Security.Cryptography.CryptographicException ex)
                 {
@@ -172,6 +187,7 @@ internal sealed partial class WebhookDispatcher(
         try
         {
             var now = time.GetUtcNow();
+            await ExpireSubscriptionsAsync(cancellationToken);
             var (keys, deliveries) = await store.PruneAsync(now, now - options.Value.DeliveryRetention, cancellationToken);
             if (keys + deliveries > 0)
             {
@@ -186,10 +202,11 @@ internal sealed partial class WebhookDispatcher(
 
     /// <summary>Runs one attempt of one delivery and records it; returns the recorded outcome.</summary>
     private async Task<(AttemptOutcome Outcome, AttemptResult Result)> AttemptAsync(
-        WebhookTarget target, PendingDelivery pending, CancellationToken cancellationToken)
+        WebhookTarget target, PendingDelivery pending, CancellationToken cancellationToken, SubscriptionSend? send = null)
     {
         var delivery = pending.Delivery;
-        var body = WebhookPayload.Serialize(pending.Event);
+        var body = send?.Body ?? WebhookPayload.Serialize(pending.Event);
+        var messageId = send?.MessageId ?? delivery.MessageId;
         var at = time.GetUtcNow();
         // The attempt continues the trace of the request that published the event (kept with it through the outbox).
         var parent = pending.TraceParent is { } traceParent &&
@@ -202,7 +219,7 @@ internal sealed partial class WebhookDispatcher(
         await _inFlight.WaitAsync(cancellationToken);
         try
         {
-            sent = await sender.SendAsync(target, delivery.MessageId, body, cancellationToken);
+            sent = await sender.SendAsync(target, messageId, body, cancellationToken);
         }
         finally
         {
@@ -249,11 +266,11 @@ internal sealed partial class WebhookDispatcher(
         activity?.SetTag("http.response.status_code", sent.StatusCode).SetTag("eventbus.outcome", outcomeName);
         if (outcome == AttemptOutcome.Rejected)
         {
-            LogRejected(logger, delivery.MessageId, target.WebhookId, sent.Error ?? "");
+            LogRejected(logger, messageId, target.WebhookId, sent.Error ?? "");
         }
         else if (outcome != AttemptOutcome.Delivered)
         {
-            LogAttemptFailed(logger, delivery.MessageId, target.WebhookId, delivery.RetryIndex + 1, sent.Error ?? "", next);
+            LogAttemptFailed(logger, messageId, target.WebhookId, delivery.RetryIndex + 1, sent.Error ?? "", next);
         }
 
         if (result.Disabled)
@@ -283,8 +300,9 @@ internal sealed partial class WebhookDispatcher(
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 
     /// <summary>One webhook's delivery loop.</summary>
-    private sealed class Lane(WebhookDispatcher owner, WebhookTarget target, CancellationToken stopping)
+    private sealed partial class Lane(WebhookDispatcher owner, WebhookTarget initial, CancellationToken stopping)
     {
+        private WebhookTarget target = initial;
         private readonly CancellationTokenSource _cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private DateTimeOffset? _sleepingUntil;
@@ -360,6 +378,11 @@ internal sealed partial class WebhookDispatcher(
         {
             // Take the wake-up before reading, so a commit in between is never missed.
             Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            if (target.Subscription is not null && !await ReloadSubscriptionAsync(ct))
+            {
+                return;
+            }
+
             var batch = await owner.Store.NextDeliveriesAsync(target.WebhookId, BatchSize, ct);
             if (batch.Count == 0)
             {
@@ -377,7 +400,22 @@ internal sealed partial class WebhookDispatcher(
                     return;
                 }
 
-                var (outcome, result) = await owner.AttemptAsync(target, pending, ct);
+                SubscriptionSend? send = null;
+                if (target.Subscription is { } subscription)
+                {
+                    (var step, send) = await PrepareSubscriptionAsync(subscription, pending, ct);
+                    if (step == SubscriptionStep.Stop)
+                    {
+                        return;
+                    }
+
+                    if (step == SubscriptionStep.Skipped)
+                    {
+                        continue;
+                    }
+                }
+
+                var (outcome, result) = await owner.AttemptAsync(target, pending, ct, send);
                 if (result.Disabled)
                 {
                     Stop();

@@ -36,6 +36,21 @@ public sealed class WebhookOptions
     /// <summary>How often old deliveries and expired ingest keys are pruned. Default 1 hour.</summary>
     public TimeSpan PruneInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>The lifetime an MCP Events subscription (<c>events/subscribe</c>) gets when the client suggests none. Default 1 hour.</summary>
+    public TimeSpan SubscriptionTtl { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>The longest lifetime granted (also to <c>ttlMs: null</c>, "no expiry", which is never granted). Default 1 day.</summary>
+    public TimeSpan MaxSubscriptionTtl { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>The shortest lifetime granted: a shorter suggestion is raised to it (no refresh storms). Default 1 minute.</summary>
+    public TimeSpan MinSubscriptionTtl { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Live subscriptions one principal (a token, or this machine on a bus without tokens) may hold. Default 100.</summary>
+    public int MaxSubscriptionsPerPrincipal { get; set; } = 100;
+
+    /// <summary>Live subscriptions the whole bus may hold. Default 10000.</summary>
+    public int MaxSubscriptions { get; set; } = 10_000;
+
     /// <summary>
     /// The keys folder in force: <see cref="KeysPath"/>, else <c>keys</c> in the store's data folder (beside the SQLite
     /// file), else <c>keys</c> in this user's EventBus data folder.
@@ -76,6 +91,24 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
             {
                 errors.Add($"EventBus:Webhooks:{key} must be positive, in [d.]hh:mm:ss (got {value}).");
             }
+        }
+
+        foreach (var (key, value) in new[] { ("SubscriptionTtl", o.SubscriptionTtl), ("MaxSubscriptionTtl", o.MaxSubscriptionTtl), ("MinSubscriptionTtl", o.MinSubscriptionTtl) })
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                errors.Add($"EventBus:Webhooks:{key} must be positive, in [d.]hh:mm:ss (got {value}).");
+            }
+        }
+
+        if (o.MinSubscriptionTtl > o.SubscriptionTtl || o.SubscriptionTtl > o.MaxSubscriptionTtl)
+        {
+            errors.Add($"EventBus:Webhooks: MinSubscriptionTtl <= SubscriptionTtl <= MaxSubscriptionTtl must hold (got {o.MinSubscriptionTtl}, {o.SubscriptionTtl}, {o.MaxSubscriptionTtl}).");
+        }
+
+        if (o.MaxSubscriptionsPerPrincipal < 1 || o.MaxSubscriptions < 1)
+        {
+            errors.Add($"EventBus:Webhooks:MaxSubscriptionsPerPrincipal and MaxSubscriptions must be at least 1 (got {o.MaxSubscriptionsPerPrincipal}, {o.MaxSubscriptions}).");
         }
 
         if (o.Jitter is < 0 or > 0.5)

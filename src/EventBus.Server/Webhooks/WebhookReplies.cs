@@ -39,6 +39,10 @@ internal sealed record WebhookReply(
     /// <summary>How long the oldest pending delivery has waited: a stuck endpoint shows here.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? OldestPendingAgeSeconds { get; init; }
+
+    /// <summary>Set for an MCP Events subscription (made with events/subscribe, not register_webhook): whose, on what, until when.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public EventSubscriptionReply? Subscription { get; init; }
 }
 
 /// <summary><c>set_webhook_active</c>'s result.</summary>
@@ -83,3 +87,6 @@ internal sealed record RedeliverReply(bool Success, string DeliveryId, string We
 
 /// <summary><c>redeliver</c>'s not-found shape.</summary>
 internal sealed record DeliveryNotFound(bool Success, string Error, string DeliveryId);
+
+/// <summary>An MCP Events subscription as list_webhooks shows it: its principal, event name, arguments and expiry.</summary>
+internal sealed record EventSubscriptionReply(string Principal, string Name, string Arguments, string ExpiresAt);

@@ -16,6 +16,17 @@ namespace EventBus.Server.Webhooks;
 internal sealed record WebhookTarget(string WebhookId, Uri Url, string Secret)
 {
     public byte[] StandardKey { get; } = WebhookSignatures.StandardKey(Secret);
+
+    /// <summary>
+    /// Set for an MCP Events subscription: its deliveries carry <c>X-MCP-Subscription-Id</c> (the webhook id) and only
+    /// the Standard Webhooks signature, made with the client's secret.
+    /// </summary>
+    public EventSubscription? Subscription { get; init; }
+
+    /// <summary>The secret a rotation replaced, still signed with (a second <c>v1,</c> entry) until <see cref="PreviousUntil"/>.</summary>
+    public byte[]? PreviousKey { get; init; }
+
+    public DateTimeOffset PreviousUntil { get; init; }
 }
 
 /// <summary>How one attempt went.</summary>
@@ -39,6 +50,7 @@ internal sealed record SendResult(int? StatusCode, string? Error, TimeSpan? Retr
 internal sealed class WebhookSender : IDisposable
 {
     private const int MaxErrorBodyChars = 300;
+    private const int MaxAnswerChars = 4096;
     private static readonly ProductInfoHeaderValue UserAgent = new("EventBus-Webhooks", HealthEndpoints.Version);
     private readonly HttpClient _http;
     private readonly ResiliencePipeline _timeout;
@@ -68,7 +80,18 @@ internal sealed class WebhookSender : IDisposable
         _timeout = new ResiliencePipelineBuilder { TimeProvider = time }.AddTimeout(options.Value.Timeout).Build();
     }
 
-    public async Task<SendResult> SendAsync(WebhookTarget target, string messageId, byte[] body, CancellationToken cancellationToken)
+    public async Task<SendResult> SendAsync(WebhookTarget target, string messageId, byte[] body, CancellationToken cancellationToken) =>
+        (await ExchangeAsync(target, messageId, body, readAnswer: false, cancellationToken)).Result;
+
+    /// <summary>
+    /// Sends one request like a delivery and, when it is answered 2xx, returns the start of the answer's body (at most
+    /// <see cref="MaxAnswerChars"/>): the endpoint verification handshake reads the echoed challenge there.
+    /// </summary>
+    public Task<(SendResult Result, string? Answer)> ExchangeAsync(WebhookTarget target, string messageId, byte[] body, CancellationToken cancellationToken) =>
+        ExchangeAsync(target, messageId, body, readAnswer: true, cancellationToken);
+
+    private async Task<(SendResult Result, string? Answer)> ExchangeAsync(
+        WebhookTarget target, string messageId, byte[] body, bool readAnswer, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var now = _time.GetUtcNow();
@@ -87,27 +110,28 @@ internal sealed class WebhookSender : IDisposable
                 var code = (int)response.StatusCode;
                 if (code is >= 200 and < 300)
                 {
-                    return new SendResult(code, null, null, Elapsed(started));
+                    var answer = readAnswer ? await ReadSnippetAsync(response, MaxAnswerChars, token) : null;
+                    return (new SendResult(code, null, null, Elapsed(started)), answer);
                 }
 
                 var retryAfter = code is 429 or 503 ? RetrySchedule.ParseRetryAfter(response.Headers.RetryAfter, _time.GetUtcNow()) : null;
-                var detail = await ReadSnippetAsync(response, token);
+                var detail = await ReadSnippetAsync(response, MaxErrorBodyChars, token);
                 var error = $"HTTP {code} {response.ReasonPhrase}".TrimEnd() + (detail.Length > 0 ? ": " + detail : "");
                 if (code is >= 300 and < 400 && response.Headers.Location is { } location)
                 {
                     error += $" (redirect to {location} not followed)";
                 }
 
-                return new SendResult(code, error, retryAfter, Elapsed(started));
+                return (new SendResult(code, error, retryAfter, Elapsed(started)), (string?)null);
             }, cancellationToken);
         }
         catch (TimeoutRejectedException)
         {
-            return new SendResult(null, $"timed out after {_timeoutValue.TotalSeconds:0.#} s", null, Elapsed(started));
+            return (new SendResult(null, $"timed out after {_timeoutValue.TotalSeconds:0.#} s", null, Elapsed(started)), null);
         }
         catch (HttpRequestException ex)
         {
-            return new SendResult(null, Describe(ex), null, Elapsed(started));
+            return (new SendResult(null, Describe(ex), null, Elapsed(started)), null);
         }
     }
 
@@ -137,8 +161,22 @@ internal sealed class WebhookSender : IDisposable
         request.Headers.UserAgent.Add(UserAgent);
         request.Headers.TryAddWithoutValidation("webhook-id", messageId);
         request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
-        request.Headers.TryAddWithoutValidation("webhook-signature", WebhookSignatures.Standard(target.StandardKey, messageId, timestamp, body));
-        request.Headers.TryAddWithoutValidation("X-Event-Bus-Signature", WebhookSignatures.Sha256Hex(target.Secret, body));
+        var signature = WebhookSignatures.Standard(target.StandardKey, messageId, timestamp, body);
+        if (target.PreviousKey is { } previous && _time.GetUtcNow() < target.PreviousUntil)
+        {
+            // A rotated secret: both signatures, so a receiver still on the old one verifies too (Standard Webhooks multi-signature).
+            signature += " " + WebhookSignatures.Standard(previous, messageId, timestamp, body);
+        }
+
+        request.Headers.TryAddWithoutValidation("webhook-signature", signature);
+        if (target.Subscription is null)
+        {
+            request.Headers.TryAddWithoutValidation("X-Event-Bus-Signature", WebhookSignatures.Sha256Hex(target.Secret, body));
+        }
+        else
+        {
+            request.Headers.TryAddWithoutValidation("X-MCP-Subscription-Id", target.WebhookId);
+        }
         if (_closingPeers.ContainsKey(peer))
         {
             request.Headers.ConnectionClose = true;
@@ -173,11 +211,11 @@ internal sealed class WebhookSender : IDisposable
         return message;
     }
 
-    private static async Task<string> ReadSnippetAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<string> ReadSnippetAsync(HttpResponseMessage response, int maxChars, CancellationToken cancellationToken)
     {
         try
         {
-            var buffer = new char[MaxErrorBodyChars];
+            var buffer = new char[maxChars];
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
             var read = await reader.ReadBlockAsync(buffer, cancellationToken);
             return new string(buffer, 0, read).ReplaceLineEndings(" ").Trim();

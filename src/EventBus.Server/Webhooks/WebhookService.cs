@@ -80,6 +80,9 @@ internal sealed class WebhookService(
                 PendingDeliveries = queue?.Count ?? 0,
                 OldestPendingAt = queue is null ? null : Timestamps.ToWire(queue.OldestCreatedAt),
                 OldestPendingAgeSeconds = queue is null ? null : Math.Round(Math.Max(0, (now - queue.OldestCreatedAt).TotalSeconds), 3),
+                Subscription = w.Subscription is { } sub
+                    ? new EventSubscriptionReply(sub.Principal, sub.Name, sub.Arguments, Timestamps.ToWire(sub.ExpiresAt))
+                    : null,
             };
         })
             .ToList();

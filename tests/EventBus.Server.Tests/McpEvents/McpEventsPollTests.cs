@@ -30,7 +30,7 @@ public sealed class McpEventsPollTests : IAsyncLifetime
         var result = await ResultAsync(_host, "events/list", null);
         var type = result.GetProperty("events").EnumerateArray().Single();
         type.GetProperty("name").GetString().Should().Be("bus.event");
-        type.GetProperty("delivery").EnumerateArray().Select(d => d.GetString()).Should().Equal("poll", "push");
+        type.GetProperty("delivery").EnumerateArray().Select(d => d.GetString()).Should().Equal("poll", "push", "webhook");
         type.GetProperty("inputSchema").GetProperty("properties").EnumerateObject().Select(p => p.Name)
             .Should().BeEquivalentTo(["channel", "event_types", "min_level"]);
         type.GetProperty("payloadSchema").GetProperty("properties").TryGetProperty("event_id", out _).Should().BeTrue();
@@ -155,8 +155,8 @@ public sealed class McpEventsPollTests : IAsyncLifetime
     [InlineData("events/poll", """{"name":"bus.event","cursor":null,"maxEvents":0}""", -32602, null, "maxEvents")]
     [InlineData("events/poll", """{"name":"bus.event","cursor":null,"maxAgeMs":-5}""", -32602, null, "maxAgeMs")]
     [InlineData("events/poll", """{"cursor":null}""", -32602, null, "name")]
-    [InlineData("events/subscribe", """{"name":"bus.event","arguments":{},"delivery":{"mode":"webhook","url":"https://example.com/h","secret":"whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}""", -32014, "feature", "deliveryMode")]
-    [InlineData("events/unsubscribe", """{"name":"bus.event","arguments":{},"delivery":{"url":"https://example.com/h"}}""", -32014, "value", "webhook")]
+    [InlineData("events/subscribe", """{"name":"bus.event","arguments":{},"delivery":{"mode":"push","url":"https://example.com/h","secret":"whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}""", -32014, "feature", "deliveryMode")]
+    [InlineData("events/unsubscribe", """{"name":"nope","arguments":{},"delivery":{"url":"https://example.com/h"}}""", -32011, "kind", "event")]
     public async Task BadRequests_GetTheDraftsErrorCodes_WithTheirData(string method, string parameters, int code, string? dataKey, string expected)
     {
         var error = await ErrorAsync(_host, method, JsonDocument.Parse(parameters).RootElement);

@@ -14,8 +14,8 @@ internal sealed record ReceivedRequest(string Path, IReadOnlyDictionary<string, 
     public System.Text.Json.JsonElement Json => System.Text.Json.JsonDocument.Parse(Body).RootElement;
 }
 
-/// <summary>What the receiver answers: a status and extra headers.</summary>
-internal readonly record struct ReceiverAnswer(int Status, IReadOnlyDictionary<string, string>? Headers = null);
+/// <summary>What the receiver answers: a status, extra headers, and a body (default: "ok", or "receiver says no" for 4xx/5xx).</summary>
+internal readonly record struct ReceiverAnswer(int Status, IReadOnlyDictionary<string, string>? Headers = null, string? Body = null);
 
 /// <summary>A real HTTP receiver: Kestrel on a free loopback port, recording every request and answering as told.</summary>
 internal sealed class WebhookReceiver : IAsyncDisposable
@@ -118,7 +118,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
             Interlocked.Exchange(ref _arrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
 
-        await context.Response.WriteAsync(answer.Status >= 400 ? "receiver says no" : "ok");
+        await context.Response.WriteAsync(answer.Body ?? (answer.Status >= 400 ? "receiver says no" : "ok"));
     }
 
     public async ValueTask DisposeAsync()

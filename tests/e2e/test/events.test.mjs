@@ -1,13 +1,16 @@
 // The MCP Events extension (draft) through the official TypeScript SDK's low-level request(): the SDK has no events
-// API yet, so this is what a client adopting the draft sends. Poll and push must deliver what get_events returns,
-// in its order.
+// API yet, so this is what a client adopting the draft sends. Poll, push and webhook delivery must deliver what
+// get_events returns, in its order.
 import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { MCP_URL, TIMEOUT_MS, toolPayload, uniqueTag } from '../lib/bus.mjs';
+import { startBus } from '../lib/dashboard.mjs';
 
 const ListResult = z.object({ events: z.array(z.object({ name: z.string() }).passthrough()) }).passthrough();
 const PollResult = z
@@ -20,6 +23,23 @@ const PollResult = z
   })
   .passthrough();
 const AnyResult = z.object({}).passthrough();
+const SubscribeResult = z
+  .object({ id: z.string(), refreshBefore: z.string().nullable(), cursor: z.string().nullable(), truncated: z.boolean() })
+  .passthrough();
+
+/** A Standard Webhooks secret as the draft wants the client to make it: whsec_ and the base64 of 32 random bytes. */
+const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
+/** The Standard Webhooks v1 signature of a request, with the client's secret. */
+const sign = (secret, id, timestamp, body) =>
+  `v1,${createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64')).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+
+/** Expects a JSON-RPC error from a request; returns it. */
+const refused = (promise) =>
+  promise.then(
+    () => assert.fail('the request should be refused'),
+    (e) => e,
+  );
 
 describe('MCP Events extension (draft) through the TypeScript SDK', () => {
   /** @type {Client} */
@@ -68,11 +88,11 @@ describe('MCP Events extension (draft) through the TypeScript SDK', () => {
     await client?.close();
   });
 
-  test('the server declares the events capability, and events/list offers bus.event for poll and push', async () => {
+  test('the server declares the events capability, and events/list offers bus.event for poll, push and webhook', async () => {
     assert.deepEqual(client.getServerCapabilities()?.experimental?.events, { listChanged: false });
     const { events } = await client.request({ method: 'events/list', params: {} }, ListResult, { timeout: TIMEOUT_MS });
     assert.deepEqual(events.map((e) => e.name), ['bus.event']);
-    assert.deepEqual(events[0].delivery, ['poll', 'push']);
+    assert.deepEqual(events[0].delivery, ['poll', 'push', 'webhook']);
     assert.deepEqual(Object.keys(events[0].inputSchema.properties).sort(), ['channel', 'event_types', 'min_level']);
   });
 
@@ -129,23 +149,17 @@ describe('MCP Events extension (draft) through the TypeScript SDK', () => {
     assert.ok((await streaming) instanceof Error, 'aborting the request ends the subscription');
   });
 
-  test('webhook delivery is not offered: events/subscribe is Unsupported with the draft\'s data', async () => {
-    const error = await client
-      .request(
-        {
-          method: 'events/subscribe',
-          params: { name: 'bus.event', arguments: {}, delivery: { mode: 'webhook', url: 'https://example.invalid/h', secret: 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } },
-        },
+  test('events/subscribe needs an https callback here (private receivers are not allowed): InvalidParams', async () => {
+    const error = await refused(
+      client.request(
+        { method: 'events/subscribe', params: { name: 'bus.event', arguments: {}, delivery: { mode: 'webhook', url: 'http://127.0.0.1:9/h', secret: newSecret() } } },
         AnyResult,
         { timeout: TIMEOUT_MS },
-      )
-      .then(
-        () => assert.fail('events/subscribe should be refused'),
-        (e) => e,
-      );
+      ),
+    );
     assert.ok(error instanceof McpError);
-    assert.equal(error.code, -32014);
-    assert.deepEqual(error.data, { feature: 'deliveryMode', value: 'webhook' });
+    assert.equal(error.code, -32602);
+    assert.match(error.message, /https:\/\//);
   });
 
   test('an unknown event name is NotFound (-32011) with data.kind "event"', async () => {
@@ -157,5 +171,116 @@ describe('MCP Events extension (draft) through the TypeScript SDK', () => {
       );
     assert.equal(error.code, -32011);
     assert.equal(error.data.kind, 'event');
+  });
+});
+
+// Webhook delivery needs a receiver on this machine: a bus of its own that allows private receivers (as a deployment
+// with its receivers on its own network would), and a plain node:http receiver that verifies every signature.
+describe('MCP Events webhook delivery (events/subscribe) through the TypeScript SDK', () => {
+  let bus;
+  let receiver;
+  let hookUrl;
+  /** @type {Client} */
+  let client;
+  /** Requests the receiver got, in arrival order: {headers, body}. */
+  const received = [];
+  let arrived = () => {};
+
+  const until = async (condition) => {
+    const deadline = Date.now() + TIMEOUT_MS;
+    while (!condition()) {
+      assert.ok(Date.now() < deadline, `not within ${TIMEOUT_MS} ms; received: ${JSON.stringify(received.map((r) => r.body))}`);
+      await new Promise((resolve) => {
+        arrived = resolve;
+        setTimeout(resolve, 100);
+      });
+    }
+  };
+  const deliveries = () => received.filter((r) => !('type' in JSON.parse(r.body)));
+  const subscribe = (params) =>
+    client.request({ method: 'events/subscribe', params: { name: 'bus.event', ...params } }, SubscribeResult, { timeout: TIMEOUT_MS });
+  const unsubscribe = (params) => client.request({ method: 'events/unsubscribe', params: { name: 'bus.event', ...params } }, AnyResult, { timeout: TIMEOUT_MS });
+
+  before(async () => {
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        const message = JSON.parse(body);
+        // The draft's endpoint verification: echo the challenge to agree to receive deliveries.
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(message.type === 'verification' ? JSON.stringify({ challenge: message.challenge }) : '{}');
+        arrived();
+      });
+    });
+    await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    hookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
+    bus = await startBus({ env: { EventBus__Webhooks__AllowPrivateNetworks: 'true' } });
+    client = new Client({ name: 'eventbus-e2e-webhooks', version: '0.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${bus.url}/mcp`)), { timeout: TIMEOUT_MS });
+  });
+
+  after(async () => {
+    await client?.close();
+    await bus?.dispose();
+    receiver?.close();
+  });
+
+  test('subscribe, receive signed EventOccurrences in get_events order, refresh (same id), unsubscribe', async () => {
+    const channel = uniqueTag('hook');
+    const secret = newSecret();
+    const sub = await subscribe({ arguments: { channel }, delivery: { mode: 'webhook', url: hookUrl, secret }, cursor: null, ttlMs: 600_000 });
+    assert.match(sub.id, /^sub_[0-9a-f]{32}$/);
+    assert.equal(sub.truncated, false);
+    assert.ok(Date.parse(sub.refreshBefore) > Date.now(), 'a finite grant in the future');
+    const verification = received.find((r) => JSON.parse(r.body).type === 'verification');
+    assert.ok(verification, 'the endpoint is verified before anything is delivered');
+    assert.equal(verification.headers['x-mcp-subscription-id'], sub.id);
+
+    const published = [];
+    for (const n of [1, 2, 3]) {
+      published.push(
+        toolPayload(await client.callTool({ name: 'publish_event', arguments: { channel, event_type: 'note', payload: `w${n}` } }, undefined, { timeout: TIMEOUT_MS }))
+          .event_id,
+      );
+    }
+    await until(() => deliveries().length >= 3);
+    const expected = toolPayload(
+      await client.callTool({ name: 'get_events', arguments: { cursor: sub.cursor, channel, order: 'asc', limit: 1000 } }, undefined, { timeout: TIMEOUT_MS }),
+    ).events;
+    const bodies = deliveries().map((r) => JSON.parse(r.body));
+    assert.deepEqual(bodies.map((b) => b.data), expected, 'the same events, in the same order, as get_events');
+    assert.deepEqual(bodies.map((b) => Number(b.eventId)), published);
+    for (const r of deliveries()) {
+      const body = JSON.parse(r.body);
+      assert.equal(body.name, 'bus.event');
+      assert.equal(r.headers['webhook-id'], body.eventId);
+      assert.equal(r.headers['x-mcp-subscription-id'], sub.id);
+      assert.equal(r.headers['webhook-signature'], sign(secret, r.headers['webhook-id'], r.headers['webhook-timestamp'], r.body));
+    }
+
+    const refreshed = await subscribe({ arguments: { channel }, delivery: { mode: 'webhook', url: hookUrl, secret }, cursor: bodies[2].cursor });
+    assert.equal(refreshed.id, sub.id, 'the same key is the same subscription');
+    assert.equal(refreshed.deliveryStatus.active, true);
+    assert.equal(refreshed.cursor, bodies[2].cursor, 'nothing pending: the watermark is the last delivered event');
+
+    assert.deepEqual(await unsubscribe({ arguments: { channel }, delivery: { url: hookUrl } }), {});
+    const again = await refused(unsubscribe({ arguments: { channel }, delivery: { url: hookUrl } }));
+    assert.equal(again.code, -32011);
+    assert.equal(again.data.kind, 'subscription');
+  });
+
+  test('a callback endpoint that does not echo the challenge is CallbackEndpointError (-32015)', async () => {
+    const silent = createServer((req, res) => req.resume().on('end', () => res.writeHead(200).end('ok')));
+    await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const error = await refused(
+        subscribe({ arguments: {}, delivery: { url: `http://127.0.0.1:${silent.address().port}/h`, secret: newSecret() }, cursor: null }),
+      );
+      assert.equal(error.code, -32015);
+      assert.deepEqual(error.data, { reason: 'challenge_failed' });
+    } finally {
+      silent.close();
+    }
   });
 });

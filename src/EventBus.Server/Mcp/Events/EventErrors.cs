@@ -13,6 +13,7 @@ internal sealed class EventsException(int code, string message, JsonObject? data
     public const int Forbidden = -32012;
     public const int ResourceExhausted = -32013;
     public const int Unsupported = -32014;
+    public const int CallbackEndpoint = -32015;
 
     public int Code { get; } = code;
 
@@ -31,8 +32,14 @@ internal sealed class EventsException(int code, string message, JsonObject? data
     public static EventsException Refused(string reason) =>
         new(Forbidden, $"Forbidden: {reason}", new JsonObject { ["reason"] = reason });
 
-    public static EventsException Exhausted(string limit, int max) =>
-        new(ResourceExhausted, $"ResourceExhausted: the {limit} limit ({max}) is reached.", new JsonObject { ["limit"] = limit, ["max"] = max });
+    public static EventsException Exhausted(string limit, int max, string detail) =>
+        new(ResourceExhausted, $"ResourceExhausted: the {limit} limit ({max}) is reached: {detail}.", new JsonObject { ["limit"] = limit, ["max"] = max });
+
+    public static EventsException CallbackEndpointError(string reason) =>
+        new(CallbackEndpoint,
+            $"CallbackEndpointError: the callback endpoint failed verification ({reason}). It must answer the signed verification POST " +
+            "{\"type\":\"verification\",\"challenge\":\"...\"} with 2xx and the body {\"challenge\":\"<the same value>\"}.",
+            new JsonObject { ["reason"] = reason });
 
     public static EventsException UnsupportedMode(string mode) =>
         new(Unsupported, $"Unsupported: event type \"{BusEventType.Name}\" is not delivered by {mode} here; events/list names its delivery modes.",

@@ -9,14 +9,15 @@ using ModelContextProtocol.Protocol;
 namespace EventBus.Server.Mcp.Events;
 
 /// <summary>
-/// The MCP Events extension (draft) on <c>/mcp</c>: <c>events/list</c>, <c>events/poll</c> and <c>events/stream</c>
-/// over the bus log, answered directly by the binding (like <c>tools/call</c>). The cursor is the bus cursor, so
+/// The MCP Events extension (draft) on <c>/mcp</c>: <c>events/list</c>, <c>events/poll</c>, <c>events/stream</c>, and
+/// <c>events/subscribe</c>/<c>events/unsubscribe</c> (webhook delivery, <see cref="Webhooks.WebhookSubscriptions"/>) over the bus log, answered directly by the binding (like <c>tools/call</c>). The cursor is the bus cursor, so
 /// poll and push resume from the store after a disconnect or a server restart. Who may read what is decided as for
 /// get_events: the caller's scope, and its token's view of direct messages.
 /// </summary>
 internal sealed partial class McpEventsHandler(
     EventReplay replay,
     EventFollower follower,
+    Webhooks.WebhookSubscriptions webhooks,
     Security.SessionAccess access,
     Limits.CallerLimits limits,
     IOptions<McpHttpOptions> options,
@@ -26,7 +27,7 @@ internal sealed partial class McpEventsHandler(
     ILogger<McpEventsHandler> logger)
 {
     /// <summary>The delivery modes <c>bus.event</c> offers.</summary>
-    public static readonly IReadOnlyList<string> Delivery = ["poll", "push"];
+    public static readonly IReadOnlyList<string> Delivery = ["poll", "push", "webhook"];
 
     /// <summary>The interval a poll answer suggests when nothing more is waiting.</summary>
     public const int NextPollMs = 5000;
@@ -61,13 +62,17 @@ internal sealed partial class McpEventsHandler(
                     await StreamAsync(context, request, session);
                     break;
                 case "events/subscribe":
+                    var subscribed = await webhooks.SubscribeAsync(context, request.Params, context.RequestAborted);
+                    await WriteResultAsync(context, request.Id, json => WriteMembers(json, subscribed));
+                    break;
                 case "events/unsubscribe":
-                    // Parsed first, so an unknown name or bad arguments get their own error; then the mode.
-                    _ = Subscription.Parse(request.Params);
-                    throw EventsException.UnsupportedMode("webhook");
+                    var unsubscribed = await webhooks.UnsubscribeAsync(context, request.Params, context.RequestAborted);
+                    await WriteResultAsync(context, request.Id, json => WriteMembers(json, unsubscribed));
+                    break;
                 default:
                     await JsonRpcReplies.WriteErrorAsync(context, StatusCodes.Status200OK, JsonRpcReplies.MethodNotFound,
-                        $"Method not found: {request.Method}. The Events extension here has events/list, events/poll and events/stream.",
+                        $"Method not found: {request.Method}. The Events extension here has events/list, events/poll, events/stream, " +
+                        "events/subscribe and events/unsubscribe.",
                         request.Id);
                     break;
             }
@@ -216,7 +221,7 @@ internal sealed partial class McpEventsHandler(
         });
 
     /// <summary>Reading events needs what get_events needs; anything less is the draft's Forbidden.</summary>
-    private static Security.Caller Authorize(HttpContext context)
+    internal static Security.Caller Authorize(HttpContext context)
     {
         var caller = Security.Caller.Of(context);
         return Security.ToolScopes.Allows(caller, "get_events")
@@ -246,6 +251,22 @@ internal sealed partial class McpEventsHandler(
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = buffer.WrittenCount;
         await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+
+    private static void WriteMembers(Utf8JsonWriter json, JsonObject members)
+    {
+        foreach (var (key, value) in members)
+        {
+            json.WritePropertyName(key);
+            if (value is null)
+            {
+                json.WriteNullValue();
+            }
+            else
+            {
+                value.WriteTo(json);
+            }
+        }
     }
 
     private static void WriteId(Utf8JsonWriter json, RequestId id)

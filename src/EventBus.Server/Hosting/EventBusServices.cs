@@ -72,6 +72,7 @@ public static class EventBusServices
         services.AddSingleton<Mcp.Events.McpEventsHandler>();
         services.AddSingleton<Push.PushService>();
         services.AddSingleton<McpSessionStore>();
+        services.AddSingleton<Mcp.Resume.PostStreamResumer>();
         services.AddSingleton<McpHttpHandler>();
         services.AddHostedService<McpSessionPruner>();
         services.AddSingleton<SessionExpiryService>();

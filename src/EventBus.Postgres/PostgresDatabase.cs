@@ -11,6 +11,8 @@ namespace EventBus.Postgres;
 /// </summary>
 internal sealed class PostgresDatabase : IAsyncDisposable
 {
+    private bool _listenerConnected;
+
     private readonly PostgresStoreOptions _options;
     private readonly NpgsqlConnectionStringBuilder _connection;
     private readonly PostgresFaults _faults;
@@ -46,10 +48,21 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     public PostgresFaults Faults => _faults;
 
     /// <summary>Whether the notification listener is connected (reported by /health).</summary>
-    public bool ListenerConnected { get; set; }
+    public bool ListenerConnected
+    {
+        get => Volatile.Read(ref _listenerConnected);
+        set
+        {
+            Volatile.Write(ref _listenerConnected, value);
+            ListenerChanged.Notify();
+        }
+    }
 
     /// <summary>The server process of the listener's connection while connected: webhook leases name it, so they end with it.</summary>
     public int? ListenerPid { get; set; }
+
+    /// <summary>Raised after the listener connects or loses its connection.</summary>
+    public EventBus.Core.Events.ChangeSignal ListenerChanged { get; } = new();
 
     /// <summary>Connects, applies pending migrations (once across nodes) and starts the writer. Later calls return at once.</summary>
     public async Task InitializeAsync(CancellationToken cancellationToken)

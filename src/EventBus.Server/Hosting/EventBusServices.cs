@@ -75,6 +75,7 @@ public static class EventBusServices
         services.AddSingleton<Webhooks.ISubscriptionDeliveries, Mcp.Events.Webhooks.SubscriptionDeliveries>();
         services.AddSingleton<Push.PushService>();
         services.AddSingleton<McpSessionStore>();
+        services.AddSingleton<Mcp.Resume.PostStreamResumer>();
         services.AddSingleton<McpHttpHandler>();
         services.AddHostedService<McpSessionPruner>();
         services.AddSingleton<SessionExpiryService>();

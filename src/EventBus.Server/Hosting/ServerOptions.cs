@@ -126,10 +126,15 @@ internal sealed class ServerOptionsValidator(IOptions<BusOptions> bus, IOptions<
             errors.Add($"EventBus:Mcp:StreamResendBytes must be between 0 and 1099511627776 (got {m.StreamResendBytes}).");
         }
 
+        if (m.PendingResponseLimit is < 0 or > 10_000)
+        {
+            errors.Add($"EventBus:Mcp:PendingResponseLimit must be between 0 and 10000 (got {m.PendingResponseLimit}).");
+        }
+
         foreach (var (key, value) in new[]
                  {
                      ("KeepAliveInterval", m.KeepAliveInterval), ("SessionIdleTimeout", m.SessionIdleTimeout), ("PruneInterval", m.PruneInterval),
-                     ("StreamStallTimeout", m.StreamStallTimeout),
+                     ("StreamStallTimeout", m.StreamStallTimeout), ("PendingResponseExpiry", m.PendingResponseExpiry),
                  })
         {
             if (value <= TimeSpan.Zero)

@@ -18,6 +18,7 @@ internal sealed partial class McpHttpHandler(
     Events.McpEventsHandler events,
     Push.PushService push,
     Limits.CallerLimits limits,
+    Resume.PostStreamResumer resumer,
     IOptions<Hosting.ServerOptions> serverOptions,
     IOptions<McpHttpOptions> options,
     TimeProvider time,
@@ -154,6 +155,15 @@ internal sealed partial class McpHttpHandler(
             return;
         }
 
+        // SEP-1699 polling: a Last-Event-ID naming a POST stream the server ended before its answer resumes that stream.
+        // Any other id (an event id, or a POST stream id the session does not hold) is the session's GET stream, as always.
+        var lastEventId = context.Request.Headers["Last-Event-ID"].ToString();
+        if (McpSse.IsPostStreamId(lastEventId) && session.Pending.TryClaim(lastEventId, out var claim) is { } pending)
+        {
+            await resumer.ServeAsync(context, session, pending, claim);
+            return;
+        }
+
         if (limits.TryOpenStream(context, out var streamSlot) is { } refusal)
         {
             await Limits.LimitReplies.WriteJsonRpcAsync(context, refusal);
@@ -164,7 +174,7 @@ internal sealed partial class McpHttpHandler(
         var stream = new SessionEventStream(options.Value.StreamQueueCapacity, context.Abort)
         {
             ResendBytes = options.Value.StreamResendBytes,
-            ResumeAfter = EventBus.Core.Events.Cursor.TryParse(context.Request.Headers["Last-Event-ID"].ToString(), out var last) ? last : null,
+            ResumeAfter = EventBus.Core.Events.Cursor.TryParse(lastEventId, out var last) ? last : null,
         };
         if (!session.TryAttach(stream))
         {
@@ -304,7 +314,7 @@ internal sealed partial class McpHttpHandler(
     private Task StartPostStreamAsync(HttpContext context)
     {
         PrepareEventStream(context);
-        return context.Response.Body.WriteAsync(McpSse.Priming(McpSse.PostStreamId, options.Value.RetryInterval), context.RequestAborted).AsTask();
+        return context.Response.Body.WriteAsync(McpSse.Priming(McpSse.NextPostStreamId(), options.Value.RetryInterval), context.RequestAborted).AsTask();
     }
 
     internal static void PrepareEventStream(HttpContext context)

@@ -40,4 +40,25 @@ public sealed class McpHttpOptions
     /// <see cref="DefaultStreamResendBytes"/> (64 MiB; Linux lets a receive buffer grow to 32 MiB).
     /// </summary>
     public long StreamResendBytes { get; set; } = DefaultStreamResendBytes;
+
+    /// <summary>
+    /// How many answers one session keeps for POST streams the server ended before answering (SEP-1699 polling), until
+    /// a GET resumes each stream with its id as <c>Last-Event-ID</c>. Past it, a stream is not ended early: its answer
+    /// goes on it as usual. Default 32.
+    /// </summary>
+    public int PendingResponseLimit { get; set; } = 32;
+
+    /// <summary>
+    /// How long such an answer (or the call still running for it) is kept without a GET resuming its stream, counted
+    /// from when the stream ended, the answer was ready, or the last resuming GET went away. Then it is dropped and a
+    /// running call cancelled. Default 5 minutes.
+    /// </summary>
+    public TimeSpan PendingResponseExpiry { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Registers the MCP conformance suite's fixture tools (<c>test_reconnection</c>) on <c>/mcp</c>. A test fixture for
+    /// <c>@modelcontextprotocol/conformance</c> runs, never for a real bus: off by default, and while off the tools are
+    /// neither listed nor callable.
+    /// </summary>
+    public bool ConformanceFixtures { get; set; }
 }

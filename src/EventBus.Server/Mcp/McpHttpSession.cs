@@ -37,6 +37,9 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
     /// <summary>This session's place under its caller's session cap, released when it closes.</summary>
     public IDisposable? CallerSlot { get; init; }
 
+    /// <summary>Answers of POST streams ended before their answer, waiting for a GET to resume them (Mcp/Resume).</summary>
+    public Resume.PendingResponses Pending { get; init; } = new(0, TimeSpan.Zero, time);
+
     /// <summary>The open GET stream, if any.</summary>
     public SessionEventStream? Stream => Volatile.Read(ref _stream);
 
@@ -109,7 +112,7 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
     }
 
     public bool IsIdle(TimeSpan timeout) =>
-        Volatile.Read(ref _activeRequests) == 0 && Stream is null &&
+        Volatile.Read(ref _activeRequests) == 0 && Stream is null && Pending.Count == 0 &&
         time.GetElapsedTime(Interlocked.Read(ref _lastActivity)) > timeout;
 
     private void Touch() => Interlocked.Exchange(ref _lastActivity, time.GetTimestamp());
@@ -123,6 +126,7 @@ internal sealed class McpHttpSession(string id, StreamableHttpServerTransport tr
 
         CallerSlot?.Dispose();
         await _lifetime.CancelAsync();
+        Pending.Close();
         Stream?.Complete();
         await transport.DisposeAsync();
         try

@@ -36,7 +36,11 @@ internal sealed partial class McpSessionStore(
         var id = NewId();
         var transport = new StreamableHttpServerTransport(loggerFactory) { SessionId = id };
         var server = McpServer.Create(transport, serverOptions, loggerFactory, services);
-        var session = new McpHttpSession(id, transport, server, time) { CallerSlot = callerSlot };
+        var session = new McpHttpSession(id, transport, server, time)
+        {
+            CallerSlot = callerSlot,
+            Pending = new Resume.PendingResponses(options.Value.PendingResponseLimit, options.Value.PendingResponseExpiry, time),
+        };
         session.Bound += push.Attach;
         // The transport's inbound channel holds one message: the server must be reading before the first POST.
         session.Start();
@@ -70,6 +74,8 @@ internal sealed partial class McpSessionStore(
         var closed = 0;
         foreach (var (id, session) in _sessions)
         {
+            // Answers nobody came back for go first (their calls cancelled), so they do not keep a session alive.
+            session.Pending.Sweep();
             if (session.IsIdle(options.Value.SessionIdleTimeout) && await CloseAsync(id, "idle"))
             {
                 closed++;

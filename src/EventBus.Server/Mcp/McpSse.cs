@@ -9,12 +9,25 @@ namespace EventBus.Server.Mcp;
 /// </summary>
 internal static class McpSse
 {
+    /// <summary>What the ids of POST streams start with (<see cref="NextPostStreamId"/>).</summary>
+    public const string PostStreamPrefix = "post-";
+
+    /// <summary>A <c>: keepalive</c> comment, written on a stream that has been quiet for the keep-alive interval.</summary>
+    public static readonly ReadOnlyMemory<byte> KeepAlive = ": keepalive\n\n"u8.ToArray();
+
+    private static long s_postStreams;
+
     /// <summary>
-    /// The priming id of a POST's stream. Not a number, so a client that reconnects the GET stream with it as
-    /// <c>Last-Event-ID</c> is not taken to resume push from an event id: a POST's stream carries one answer and
-    /// nothing is replayed from it.
+    /// A new POST stream id, unique in this process (so within every session): <c>post-</c> and a number. Not a number
+    /// itself, so a GET with it as <c>Last-Event-ID</c> is never taken to resume push from an event id: it resumes that
+    /// POST stream (its answer, when the server ended the stream early and kept the answer, see <c>Mcp/Resume</c>), and
+    /// an id the session does not know is ignored as before.
     /// </summary>
-    public const string PostStreamId = "post";
+    public static string NextPostStreamId() =>
+        PostStreamPrefix + Interlocked.Increment(ref s_postStreams).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Whether a <c>Last-Event-ID</c> names a POST stream (rather than an event).</summary>
+    public static bool IsPostStreamId(string? id) => id is not null && id.StartsWith(PostStreamPrefix, StringComparison.Ordinal);
 
     /// <summary>
     /// Whether a POST's stream opens with the priming event: when it belongs to a session (its answer carries

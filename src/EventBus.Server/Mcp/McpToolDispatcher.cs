@@ -21,7 +21,7 @@ internal sealed partial class McpToolDispatcher(
     TimeProvider time,
     ILogger<McpToolDispatcher> logger)
 {
-    private static readonly ReadOnlyMemory<byte> KeepAlive = ": keepalive\n\n"u8.ToArray();
+    private static readonly Task Never = new TaskCompletionSource().Task;
 
     private static readonly JsonTypeInfo<CallToolRequestParams> ParamsInfo = TypeInfo<CallToolRequestParams>();
     private static readonly JsonTypeInfo<RequestId> IdInfo = TypeInfo<RequestId>();
@@ -85,62 +85,125 @@ internal sealed partial class McpToolDispatcher(
             return;
         }
 
+        // A tool that may end its POST stream early (SEP-1699 polling) runs on a token of its own: its answer may
+        // outlive this request (Mcp/Resume).
+        var closable = tool.MayCloseStream && session is not null ? new Resume.ClosablePostCall(context, session) : null;
+        var handedOver = false;
+        try
+        {
+            ToolOutcome outcome;
+            try
+            {
+                var run = tool.RunAsync(parameters.Arguments, session, caller, access, closable?.Token ?? context.RequestAborted, closable).AsTask();
+                if (await RunWithKeepAliveAsync(context, run, closable) is not { } done)
+                {
+                    // The stream was ended before the answer, which goes to the GET that resumes the stream. This request
+                    // ends now (freeing its connection); the call goes on under the session, bounded by its limit of
+                    // pending answers and their expiry, which cancels it.
+                    handedOver = true;
+                    _ = AnswerLaterAsync(session!, closable!, name, request.Id, run);
+                    return;
+                }
+
+                outcome = done;
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                return; // The client went away; nobody is left to answer.
+            }
+            catch (Exception ex)
+            {
+                outcome = Failed(name, ex);
+            }
+
+            await WriteAsync(context, request.Id, json => WriteResult(json, outcome), closable?.StreamId);
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                closable?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The answer of a call whose POST stream was ended early, handed to the session once the call ends, so a GET that
+    /// resumes the stream delivers it. Runs after the request has ended (the call's token is its own); never throws.
+    /// </summary>
+    private async Task AnswerLaterAsync(McpHttpSession session, Resume.ClosablePostCall call, string name, RequestId id, Task<ToolOutcome> run)
+    {
+        using var owned = call;
+        var pending = call.Pending!;
         ToolOutcome outcome;
         try
         {
-            outcome = await RunWithKeepAliveAsync(
-                context, tool.RunAsync(parameters.Arguments, session, caller, access, context.RequestAborted).AsTask());
+            outcome = await run;
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
-            return; // The client went away; nobody is left to answer.
-        }
-        catch (StoreUnavailableException ex)
-        {
-            // A full disk or a lock: the reason, as a tool error the agent can read, and no stack trace per call.
-            LogStoreUnavailable(logger, name, ex.Fault, ex.Message);
-            outcome = new ToolOutcome(null, $"{name} failed: {ex.Message}");
+            // Dropped (expired, session closed): nobody will ask for the answer.
+            session.Pending.Forget(pending);
+            return;
         }
         catch (Exception ex)
         {
-            LogToolFailed(logger, ex, name);
-            outcome = new ToolOutcome(null, $"{name} failed: {ex.Message}");
+            outcome = Failed(name, ex);
         }
 
-        // The reply is serialized once and written twice, as the contract wants it: raw under
-        // structuredContent.result and as a JSON string in content[0].text.
+        session.Pending.Answer(pending, SseMessage.Build(json => WriteMessage(json, id, j => WriteResult(j, outcome)), capacity: 1024).WrittenMemory);
+    }
+
+    private ToolOutcome Failed(string name, Exception exception)
+    {
+        if (exception is StoreUnavailableException unavailable)
+        {
+            // A full disk or a lock: the reason, as a tool error the agent can read, and no stack trace per call.
+            LogStoreUnavailable(logger, name, unavailable.Fault, unavailable.Message);
+        }
+        else
+        {
+            LogToolFailed(logger, exception, name);
+        }
+
+        return new ToolOutcome(null, $"{name} failed: {exception.Message}");
+    }
+
+    /// <summary>
+    /// The <c>result</c> member of a tool's answer. The reply is serialized once and written twice, as the contract
+    /// wants it: raw under structuredContent.result and as a JSON string in content[0].text.
+    /// </summary>
+    private static void WriteResult(Utf8JsonWriter json, ToolOutcome outcome)
+    {
         var error = outcome.Error;
         var reply = error is null
             ? JsonSerializer.SerializeToUtf8Bytes(outcome.Result!, outcome.Result!.GetType(), ToolJson.Options)
             : JsonSerializer.SerializeToUtf8Bytes(new EventBus.Core.Bus.BusError(error), ToolJson.Options);
-        await WriteAsync(context, request.Id, json =>
+        json.WriteStartObject("result");
+        json.WriteStartArray("content");
+        json.WriteStartObject();
+        json.WriteString("type", "text");
+        if (error is null)
         {
-            json.WriteStartObject("result");
-            json.WriteStartArray("content");
-            json.WriteStartObject();
-            json.WriteString("type", "text");
-            if (error is null)
-            {
-                json.WriteString("text", reply);
-            }
-            else
-            {
-                json.WriteString("text", error);
-            }
+            json.WriteString("text", reply);
+        }
+        else
+        {
+            json.WriteString("text", error);
+        }
 
-            json.WriteEndObject();
-            json.WriteEndArray();
-            json.WriteStartObject("structuredContent");
-            json.WritePropertyName("result");
-            json.WriteRawValue(reply, skipInputValidation: true);
-            json.WriteEndObject();
-            if (error is not null)
-            {
-                json.WriteBoolean("isError", true);
-            }
+        json.WriteEndObject();
+        json.WriteEndArray();
+        json.WriteStartObject("structuredContent");
+        json.WritePropertyName("result");
+        json.WriteRawValue(reply, skipInputValidation: true);
+        json.WriteEndObject();
+        if (error is not null)
+        {
+            json.WriteBoolean("isError", true);
+        }
 
-            json.WriteEndObject();
-        });
+        json.WriteEndObject();
     }
 
     /// <summary>
@@ -182,9 +245,11 @@ internal sealed partial class McpToolDispatcher(
     /// <summary>
     /// Most calls finish in well under a millisecond and are answered with one sized write. A call still running
     /// after the keep-alive interval (a long-poll) switches the response to streaming and sends <c>: keepalive</c>
-    /// comments until it ends, because clients (Node's fetch) cut a response body that stays idle too long.
+    /// comments until it ends, because clients (Node's fetch) cut a response body that stays idle too long. A tool that
+    /// may end its stream early (<paramref name="closable"/>) asks for it here, where the response is written: null
+    /// means the stream was ended and the answer goes to the session.
     /// </summary>
-    private async Task<ToolOutcome> RunWithKeepAliveAsync(HttpContext context, Task<ToolOutcome> run)
+    private async Task<ToolOutcome?> RunWithKeepAliveAsync(HttpContext context, Task<ToolOutcome> run, Resume.ClosablePostCall? closable)
     {
         if (run.IsCompleted)
         {
@@ -193,27 +258,45 @@ internal sealed partial class McpToolDispatcher(
 
         using var timer = new PeriodicTimer(options.Value.KeepAliveInterval, time);
         var tick = timer.WaitForNextTickAsync(context.RequestAborted).AsTask();
+        var close = closable?.CloseRequested ?? Never;
         Interlocked.Increment(ref _longCalls);
         LongCallsChanged.Notify();
         try
         {
-            while (await Task.WhenAny(run, tick) == tick && await tick)
+            while (true)
             {
+                var first = await Task.WhenAny(run, tick, close);
+                if (first == run)
+                {
+                    return await run;
+                }
+
+                if (first == close)
+                {
+                    if (await closable!.TryCloseAsync(context, Priming(context, closable.StreamId)))
+                    {
+                        return null;
+                    }
+
+                    close = Never; // No room to keep the answer: it stays on this stream.
+                    continue;
+                }
+
+                if (!await tick)
+                {
+                    return await run;
+                }
+
                 if (!context.Response.HasStarted)
                 {
                     StartEventStream(context.Response);
-                    if (McpSse.Primes(context))
-                    {
-                        await context.Response.Body.WriteAsync(McpSse.Priming(McpSse.PostStreamId, options.Value.RetryInterval), context.RequestAborted);
-                    }
+                    await context.Response.Body.WriteAsync(Priming(context, closable?.StreamId), context.RequestAborted);
                 }
 
-                await context.Response.Body.WriteAsync(KeepAlive, context.RequestAborted);
+                await context.Response.Body.WriteAsync(McpSse.KeepAlive, context.RequestAborted);
                 await context.Response.Body.FlushAsync(context.RequestAborted);
                 tick = timer.WaitForNextTickAsync(context.RequestAborted).AsTask();
             }
-
-            return await run;
         }
         finally
         {
@@ -221,6 +304,12 @@ internal sealed partial class McpToolDispatcher(
             LongCallsChanged.Notify();
         }
     }
+
+    /// <summary>The priming event of a session's POST stream (none for a session-less one): its own id, the retry interval.</summary>
+    private ReadOnlyMemory<byte> Priming(HttpContext context, string? streamId) =>
+        McpSse.Primes(context)
+            ? McpSse.Priming(streamId ?? McpSse.NextPostStreamId(), options.Value.RetryInterval)
+            : ReadOnlyMemory<byte>.Empty;
 
     private static void StartEventStream(HttpResponse response)
     {
@@ -238,23 +327,12 @@ internal sealed partial class McpToolDispatcher(
             json.WriteEndObject();
         });
 
-    private async Task WriteAsync(HttpContext context, RequestId id, Action<Utf8JsonWriter> body)
+    private async Task WriteAsync(HttpContext context, RequestId id, Action<Utf8JsonWriter> body, string? streamId = null)
     {
         var response = context.Response;
         // A stream that starts here opens with the priming event, in the same sized write as the answer.
-        var priming = response.HasStarted || !McpSse.Primes(context)
-            ? ReadOnlyMemory<byte>.Empty
-            : McpSse.Priming(McpSse.PostStreamId, options.Value.RetryInterval);
-        var buffer = SseMessage.Build(
-            json =>
-            {
-                body(json);
-                json.WritePropertyName("id");
-                JsonSerializer.Serialize(json, id, IdInfo);
-                json.WriteString("jsonrpc", "2.0");
-            },
-            capacity: 1024,
-            prefix: priming.Span);
+        var priming = response.HasStarted ? ReadOnlyMemory<byte>.Empty : Priming(context, streamId);
+        var buffer = SseMessage.Build(json => WriteMessage(json, id, body), capacity: 1024, prefix: priming.Span);
         if (!response.HasStarted)
         {
             StartEventStream(response);
@@ -262,6 +340,15 @@ internal sealed partial class McpToolDispatcher(
         }
 
         await response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+
+    /// <summary>A JSON-RPC response's members: <paramref name="body"/> (its result or error), the id, the version.</summary>
+    private static void WriteMessage(Utf8JsonWriter json, RequestId id, Action<Utf8JsonWriter> body)
+    {
+        body(json);
+        json.WritePropertyName("id");
+        JsonSerializer.Serialize(json, id, IdInfo);
+        json.WriteString("jsonrpc", "2.0");
     }
 
     private static JsonTypeInfo<T> TypeInfo<T>() => (JsonTypeInfo<T>)McpJson.Options.GetTypeInfo(typeof(T));

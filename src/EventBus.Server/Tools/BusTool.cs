@@ -17,6 +17,9 @@ internal sealed record ToolCall(ToolArguments Args, IToolSession? Session)
     /// <summary>Session ownership checks (null when called outside the HTTP binding).</summary>
     public Security.SessionAccess? Access { get; init; }
 
+    /// <summary>The POST stream the call is answered on, for a tool that <see cref="BusTool.MayCloseStream"/> (else null).</summary>
+    public IPostStream? Stream { get; init; }
+
     /// <summary>The named argument, else the bus session this MCP session is bound to.</summary>
     public string? SessionOr(string argument) => Args.OptionalString(argument) ?? Session?.BoundSessionId;
 }
@@ -53,6 +56,12 @@ internal sealed class BusTool : McpServerTool
 
     public string Name => ProtocolTool.Name;
 
+    /// <summary>
+    /// Whether the tool may end its POST stream before answering (<see cref="ToolCall.Stream"/>): the binding then runs
+    /// it on a token of its own, since its answer may outlive the request.
+    /// </summary>
+    public bool MayCloseStream { get; init; }
+
     /// <summary>The SDK's entry point (used when a call reaches a tool through the SDK pipeline).</summary>
     public override ValueTask<CallToolResult> InvokeAsync(
         RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken) =>
@@ -77,13 +86,13 @@ internal sealed class BusTool : McpServerTool
     /// </summary>
     public async ValueTask<ToolOutcome> RunAsync(
         IDictionary<string, JsonElement>? arguments, IToolSession? session, Security.Caller caller, Security.SessionAccess? access,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, IPostStream? stream = null)
     {
         try
         {
             ToolArguments.RejectUnknown(Name, arguments, _parameters);
             var args = new ToolArguments(Name, arguments);
-            var call = new ToolCall(args, session) { Caller = caller, Access = access };
+            var call = new ToolCall(args, session) { Caller = caller, Access = access, Stream = stream };
             if (access is not null && !caller.IsAdmin && _parameters.Contains("session_id") &&
                 call.SessionOr("session_id") is { } sessionId &&
                 await access.CheckAsync(caller, sessionId, cancellationToken) is { } refused)

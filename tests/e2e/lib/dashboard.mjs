@@ -1,10 +1,8 @@
 // Helpers for the dashboard's browser tests: servers of their own (a restart, a token store), Debian's chromium driven
 // by playwright-core, MCP clients, and screenshots under the test output.
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -24,63 +22,7 @@ export function requirements() {
   assert.deepEqual(missing, [], 'run through scripts/e2e.sh, which builds paths and installs chromium');
 }
 
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A server of this test's own: a temp database, a fixed free port (kept across restarts), stopped by stop(). */
-export async function startBus({ env = {} } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'eventbus-dashboard-'));
-  const db = join(dir, 'bus.db');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  let child = null;
-  let log = '';
-
-  // Started when the server says where it listens (its start-up log line): waits on that, not on a timer.
-  async function start() {
-    child = spawn('dotnet', [SERVER_DLL, '--port', String(port), '--db', db], {
-      env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const started = log.length;
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no start-up line from the server at ${url}:\n${log}`)), 2 * TIMEOUT_MS);
-      const onData = (c) => {
-        log += c;
-        if (log.slice(started).includes('listening on')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout.setEncoding('utf8').on('data', onData);
-      child.stderr.setEncoding('utf8').on('data', (c) => (log += c));
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`the server exited (${code}) during start-up:\n${log}`));
-      });
-    });
-  }
-
-  async function stop() {
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
-
-  await start();
-  return {
-    url, db, port, log: () => log,
-    stop,
-    restart: async () => { await stop(); await start(); },
-    dispose: async () => { await stop(); rmSync(dir, { recursive: true, force: true }); },
-  };
-}
+export { startBus } from './server.mjs';
 
 /** Creates a token in the bus's database with the eventbus CLI; returns its secret. */
 export async function createToken(db, name, scope) {

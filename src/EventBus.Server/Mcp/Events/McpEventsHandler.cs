@@ -147,7 +147,7 @@ internal sealed partial class McpEventsHandler(
         LogStreamOpened(logger, start, subscription.Arguments.Channel ?? "(all)");
         try
         {
-            await writer.WriteAsync(McpSse.Priming(McpSse.PostStreamId, mcp.RetryInterval), stop.Token);
+            await writer.WriteAsync(McpSse.Priming(McpSse.NextPostStreamId(), mcp.RetryInterval), stop.Token);
             await writer.WriteAsync(Notification("notifications/events/active", id, json =>
             {
                 json.WriteString("cursor", Cursor.Format(start));

@@ -39,6 +39,20 @@ internal static class EventsJsonRpc
     public static Action<HttpRequestMessage>? Bearer(string? token) =>
         token is null ? null : r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
 
+    /// <summary>Registers a session with <paramref name="token"/> (a session-less tools/call); returns its id.</summary>
+    public static async Task<string> RegisterAsync(BusHost host, string token, string name)
+    {
+        var body = JsonSerializer.Serialize(new
+        {
+            jsonrpc = "2.0",
+            id = 1,
+            method = "tools/call",
+            @params = new { name = "register_session", arguments = new { name, machine = "m" } },
+        });
+        using var response = await host.PostAsync(body, adjust: Bearer(token));
+        return (await BusHost.FirstDataAsync(response)).GetProperty("result").GetProperty("structuredContent").GetProperty("result").Str("session_id");
+    }
+
     /// <summary>The events get_events returns after <paramref name="cursor"/>, oldest first, as the tool shows them.</summary>
     public static async Task<List<JsonElement>> GetEventsAsync(BusHost host, string cursor, string? channel = null, string? token = null)
     {

@@ -177,8 +177,8 @@ public sealed class McpEventsPollTests : IAsyncLifetime
         var (_, alice) = await _host.ConnectWithTokenAsync("alice", TokenScope.Publish);
         var (_, bob) = await _host.ConnectWithTokenAsync("bob", TokenScope.Publish);
         var eve = await _host.CreateTokenAsync("eve", TokenScope.Read);
-        var a = await RegisterAsync(alice, "alice");
-        var b = await RegisterAsync(bob, "bob");
+        var a = await RegisterAsync(_host, alice, "alice");
+        var b = await RegisterAsync(_host, bob, "bob");
 
         var dm = await PublishAsync(_host, "session:" + b, "note", "the password is swordfish", token: alice, session: a);
         var broadcast = await PublishAsync(_host, "all", "note", "standup at 10", token: alice, session: a);
@@ -194,18 +194,5 @@ public sealed class McpEventsPollTests : IAsyncLifetime
             (await PolledAsync(token)).Should().Equal(
                 (await GetEventsAsync(_host, "0", token: token)).Select(e => e.GetProperty("id").GetInt64()), "poll sees what get_events sees");
         }
-    }
-
-    private async Task<string> RegisterAsync(string token, string name)
-    {
-        var body = JsonSerializer.Serialize(new
-        {
-            jsonrpc = "2.0",
-            id = 1,
-            method = "tools/call",
-            @params = new { name = "register_session", arguments = new { name, machine = "m" } },
-        });
-        using var response = await _host.PostAsync(body, adjust: Bearer(token));
-        return (await BusHost.FirstDataAsync(response)).GetProperty("result").GetProperty("structuredContent").GetProperty("result").Str("session_id");
     }
 }

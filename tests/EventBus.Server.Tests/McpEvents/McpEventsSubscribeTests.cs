@@ -311,8 +311,8 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
         var (_, alice) = await _host.ConnectWithTokenAsync("alice", TokenScope.Publish);
         var bob = await _host.CreateTokenAsync("bob", TokenScope.Read);
         var eve = await _host.CreateTokenAsync("eve", TokenScope.Read);
-        var a = await RegisterAsync(alice, "alice");
-        var b = await RegisterAsync(bob, "bob");
+        var a = await RegisterAsync(_host, alice, "alice");
+        var b = await RegisterAsync(_host, bob, "bob");
         var tip = (await ResultAsync(_host, "events/poll", new { name = "bus.event", cursor = (string?)null }, eve)).Str("cursor");
 
         var bobSecret = NewSecret();
@@ -426,18 +426,5 @@ public sealed class McpEventsSubscribeTests : IAsyncLifetime
         var error = await ErrorAsync(_host, "events/subscribe", Params(new { }, $"http://127.0.0.1:{port}/hook", NewSecret()));
         error.GetProperty("code").GetInt32().Should().Be(-32015);
         error.GetProperty("data").Str("reason").Should().Be("connection_refused");
-    }
-
-    private async Task<string> RegisterAsync(string token, string name)
-    {
-        var body = JsonSerializer.Serialize(new
-        {
-            jsonrpc = "2.0",
-            id = 1,
-            method = "tools/call",
-            @params = new { name = "register_session", arguments = new { name, machine = "m" } },
-        });
-        using var response = await _host.PostAsync(body, adjust: Bearer(token));
-        return (await BusHost.FirstDataAsync(response)).GetProperty("result").GetProperty("structuredContent").GetProperty("result").Str("session_id");
     }
 }

@@ -17,6 +17,8 @@ internal sealed class CommitRelay(PostgresDatabase database, ICommitObserver obs
     private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private long _watermark;
     private long _subscriptionsVersion;
+    private int _localInFlight;
+    private long _deferredTip;
     private Task _loop = Task.CompletedTask;
 
     /// <summary>The newest id passed on to the observer.</summary>
@@ -34,17 +36,34 @@ internal sealed class CommitRelay(PostgresDatabase database, ICommitObserver obs
         _loop = Task.Run(RunAsync);
     }
 
+    /// <summary>
+    /// This node's writer is about to send a group (called on the writer loop). Until it reports the commit or the
+    /// failure, a notification is not read at once: it is most likely this very group's, which the writer hands over.
+    /// </summary>
+    public void LocalGroupStarting() => Interlocked.Exchange(ref _localInFlight, 1);
+
     /// <summary>This node's writer committed (called on the writer loop: only queues).</summary>
     public void OnLocalCommit(PgWriteContext w)
     {
+        Interlocked.Exchange(ref _localInFlight, 0);
         if (w.SubscriptionsChanged)
         {
             Interlocked.Increment(ref _subscriptionsVersion);
         }
 
-        if (w.Inserted.Count > 0 || w.QueuedWebhooks.Count > 0)
+        if (w.Inserted.Count > 0 || w.QueuedWebhooks.Count > 0 || Interlocked.Read(ref _deferredTip) > 0)
         {
-            _queue.Writer.TryWrite(new Work([.. w.Inserted], [.. w.QueuedWebhooks], Backstop: false));
+            _queue.Writer.TryWrite(new Work([.. w.Inserted], [.. w.QueuedWebhooks], Backstop: false, Local: true));
+        }
+    }
+
+    /// <summary>This node's writer failed a group: a notification held back meanwhile is read now.</summary>
+    public void OnLocalFailure()
+    {
+        Interlocked.Exchange(ref _localInFlight, 0);
+        if (Interlocked.Read(ref _deferredTip) > 0)
+        {
+            _queue.Writer.TryWrite(new Work([], [], Backstop: false, Local: false));
         }
     }
 
@@ -56,11 +75,26 @@ internal sealed class CommitRelay(PostgresDatabase database, ICommitObserver obs
             Interlocked.Increment(ref _subscriptionsVersion);
         }
 
-        // The tip it names only spares a read of what this node already passed on (its own commits).
+        // The tip it names only spares a read of what this node already passed on or is about to (its own commits).
         var colon = payload.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 0 || !long.TryParse(payload.AsSpan(colon + 1), out var tip) || tip > Watermark)
+        if (colon < 0 || !long.TryParse(payload.AsSpan(colon + 1), out var tip))
         {
-            _queue.Writer.TryWrite(new Work([], [], Backstop: false));
+            _queue.Writer.TryWrite(new Work([], [], Backstop: false, Local: false));
+            return;
+        }
+
+        if (tip <= Watermark)
+        {
+            return;
+        }
+
+        // Held back while a local group is on the wire: its hand-over (or failure) reads whatever it does not cover.
+        // The writer clears the flag before it queues the hand-over, so a tip recorded here while the flag is still
+        // set is always seen by that hand-over; once the flag is clear, the notification is read at once.
+        AtomicMax.Raise(ref _deferredTip, tip);
+        if (Interlocked.CompareExchange(ref _localInFlight, 0, 0) == 0)
+        {
+            _queue.Writer.TryWrite(new Work([], [], Backstop: false, Local: false));
         }
     }
 
@@ -68,7 +102,7 @@ internal sealed class CommitRelay(PostgresDatabase database, ICommitObserver obs
     public void Backstop()
     {
         Interlocked.Increment(ref _subscriptionsVersion);
-        _queue.Writer.TryWrite(new Work([], [], Backstop: true));
+        _queue.Writer.TryWrite(new Work([], [], Backstop: true, Local: false));
     }
 
     private async Task RunAsync()
@@ -103,7 +137,13 @@ internal sealed class CommitRelay(PostgresDatabase database, ICommitObserver obs
                 await CatchUpAsync(events[^1].Id);
             }
         }
-        else if (events.Length == 0)
+        else if (!work.Local)
+        {
+            Interlocked.Exchange(ref _deferredTip, 0);
+            await CatchUpAsync(long.MaxValue);
+        }
+
+        if (work.Local && Interlocked.Exchange(ref _deferredTip, 0) > Watermark)
         {
             await CatchUpAsync(long.MaxValue);
         }
@@ -180,5 +220,6 @@ internal sealed class CommitRelay(PostgresDatabase database, ICommitObserver obs
         await _loop;
     }
 
-    private sealed record Work(BusEvent[] Events, string[] Webhooks, bool Backstop);
+    /// <summary>What the loop does next: pass on a local commit (<paramref name="Local"/>), or read what follows the watermark.</summary>
+    private sealed record Work(BusEvent[] Events, string[] Webhooks, bool Backstop, bool Local);
 }

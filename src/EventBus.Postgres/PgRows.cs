@@ -46,6 +46,24 @@ internal sealed class PgSessionRow
 
     public string? OwnerTokenId { get; set; }
 
+    /// <summary>A row of <see cref="PgSql.SelectSession"/>'s columns, read by position.</summary>
+    public static PgSessionRow Read(Npgsql.NpgsqlDataReader r) => new()
+    {
+        SessionId = r.GetString(0),
+        DisplayId = r.GetString(1),
+        Name = r.GetString(2),
+        Machine = r.GetString(3),
+        Cwd = r.GetString(4),
+        Repo = r.GetString(5),
+        ClientId = r.IsDBNull(6) ? null : r.GetString(6),
+        RegisteredAtMs = r.GetInt64(7),
+        LastHeartbeatMs = r.GetInt64(8),
+        Cursor = r.IsDBNull(9) ? null : r.GetInt64(9),
+        DeletedAtMs = r.IsDBNull(10) ? null : r.GetInt64(10),
+        PushCursor = r.IsDBNull(11) ? null : r.GetInt64(11),
+        OwnerTokenId = r.IsDBNull(12) ? null : r.GetString(12),
+    };
+
     public Session ToSession() => new(
         SessionId, DisplayId, Name, Machine, Cwd, Repo, ClientId,
         DateTimeOffset.FromUnixTimeMilliseconds(RegisteredAtMs),

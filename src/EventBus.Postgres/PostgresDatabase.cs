@@ -84,7 +84,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             throw fault;
         }
 
-        _writer = new PostgresWriter(DataSource, _options.MaxGroupSize, _faults, Relay.OnLocalCommit);
+        _writer = new PostgresWriter(DataSource, _options.MaxGroupSize, _faults, Relay);
     }
 
     public PostgresWriter Writer => _writer ?? throw new InvalidOperationException("The store is not initialized (call InitializeAsync).");

@@ -25,7 +25,7 @@ public sealed class PostgresEventLog : IEventStore
 
     /// <inheritdoc />
     public Task<PublishOutcome> PublishAsync(NewEvent newEvent, string? publisherSessionId, CancellationToken cancellationToken) =>
-        Writer.ExecuteAsync(async w =>
+        Writer.PublishAsync(newEvent, publisherSessionId, async w =>
         {
             Session? publisher = null;
             if (publisherSessionId is not null)

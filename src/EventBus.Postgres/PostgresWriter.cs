@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using EventBus.Core.Events;
+using EventBus.Core.Store;
 using Npgsql;
 
 namespace EventBus.Postgres;
@@ -16,17 +17,17 @@ internal sealed class PostgresWriter : IAsyncDisposable
     private readonly NpgsqlDataSource _dataSource;
     private readonly int _maxGroupSize;
     private readonly PostgresFaults _faults;
-    private readonly Action<PgWriteContext> _committed;
+    private readonly CommitRelay _relay;
     private readonly Task _loop;
     private PgWriteContext? _context;
 
-    /// <param name="committed">Told after each commit, with the group's events and queued webhooks (on the writer loop: quick, no throw).</param>
-    public PostgresWriter(NpgsqlDataSource dataSource, int maxGroupSize, PostgresFaults faults, Action<PgWriteContext> committed)
+    /// <param name="relay">Told before each group is sent and after it commits (with its events and queued webhooks) or fails.</param>
+    public PostgresWriter(NpgsqlDataSource dataSource, int maxGroupSize, PostgresFaults faults, CommitRelay relay)
     {
         _dataSource = dataSource;
         _maxGroupSize = maxGroupSize;
         _faults = faults;
-        _committed = committed;
+        _relay = relay;
         _queue = Channel.CreateBounded<WriteOp>(new BoundedChannelOptions(16_384) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _loop = Task.Run(RunAsync);
     }
@@ -35,6 +36,18 @@ internal sealed class PostgresWriter : IAsyncDisposable
     public async Task<T> ExecuteAsync<T>(Func<PgWriteContext, Task<T>> work, CancellationToken cancellationToken)
     {
         var op = new WriteOp<T>(work);
+        await _queue.Writer.WriteAsync(op, cancellationToken);
+        return await op.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Publishes one event inside the next commit group. A group made only of publishes runs as one round trip
+    /// (<see cref="PgPublishGroup"/>); in a mixed group, or retried alone, <paramref name="work"/> does the same one by one.
+    /// </summary>
+    public async Task<PublishOutcome> PublishAsync(
+        NewEvent newEvent, string? publisher, Func<PgWriteContext, Task<PublishOutcome>> work, CancellationToken cancellationToken)
+    {
+        var op = new PublishOp(newEvent, publisher, work);
         await _queue.Writer.WriteAsync(op, cancellationToken);
         return await op.Task.WaitAsync(cancellationToken);
     }
@@ -51,16 +64,16 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 batch.Add(op);
             }
 
-            if (batch.Count > 1 && !await TryCommitAsync(batch, isolated: false))
+            if (batch is [not PublishOp])
+            {
+                await TryCommitAsync(batch, isolated: true);
+            }
+            else if (!await TryCommitAsync(batch, isolated: false))
             {
                 foreach (var op in batch)
                 {
                     await TryCommitAsync([op], isolated: true);
                 }
-            }
-            else if (batch.Count == 1)
-            {
-                await TryCommitAsync(batch, isolated: true);
             }
         }
     }
@@ -71,16 +84,30 @@ internal sealed class PostgresWriter : IAsyncDisposable
         try
         {
             context = await ContextAsync();
-            await context.BeginAsync();
-            foreach (var op in ops)
+            _relay.LocalGroupStarting();
+            if (!isolated && ops.All(op => op is PublishOp))
             {
-                await op.RunAsync(context);
+                context.BeginBatch();
+                var outcomes = await PgPublishGroup.RunAsync(context, [.. ops.Cast<PublishOp>().Select(op => (op.Event, op.Publisher))]);
+                for (var i = 0; i < outcomes.Length; i++)
+                {
+                    ((PublishOp)ops[i]).SetResult(outcomes[i]);
+                }
             }
+            else
+            {
+                await context.BeginAsync();
+                foreach (var op in ops)
+                {
+                    await op.RunAsync(context);
+                }
 
-            await context.CommitAsync();
+                await context.CommitAsync();
+            }
         }
         catch (Exception ex)
         {
+            _relay.OnLocalFailure();
             await RollbackQuietlyAsync();
             var fault = _faults.Translate(ex);
             if (fault is not null)
@@ -106,7 +133,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
             op.Complete();
         }
 
-        _committed(context);
+        _relay.OnLocalCommit(context);
         return true;
     }
 
@@ -123,7 +150,13 @@ internal sealed class PostgresWriter : IAsyncDisposable
             _context = null;
         }
 
-        _context = new PgWriteContext(await _dataSource.OpenConnectionAsync());
+        var connection = await _dataSource.OpenConnectionAsync();
+        await using (var generic = new NpgsqlCommand("SET plan_cache_mode = force_generic_plan", connection))
+        {
+            await generic.ExecuteNonQueryAsync();
+        }
+
+        _context = new PgWriteContext(connection);
         return _context;
     }
 
@@ -165,18 +198,28 @@ internal sealed class PostgresWriter : IAsyncDisposable
         public abstract void Fail(Exception ex);
     }
 
-    private sealed class WriteOp<T>(Func<PgWriteContext, Task<T>> work) : WriteOp
+    private class WriteOp<T>(Func<PgWriteContext, Task<T>> work) : WriteOp
     {
         private readonly TaskCompletionSource<T> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T _result = default!;
 
         public Task<T> Task => _tcs.Task;
 
+        public void SetResult(T result) => _result = result;
+
         public override async Task RunAsync(PgWriteContext context) => _result = await work(context);
 
         public override void Complete() => _tcs.TrySetResult(_result);
 
         public override void Fail(Exception ex) => _tcs.TrySetException(ex);
+    }
+
+    private sealed class PublishOp(NewEvent newEvent, string? publisher, Func<PgWriteContext, Task<PublishOutcome>> work)
+        : WriteOp<PublishOutcome>(work)
+    {
+        public NewEvent Event => newEvent;
+
+        public string? Publisher => publisher;
     }
 }
 
@@ -212,6 +255,14 @@ internal sealed class PgWriteContext(NpgsqlConnection connection) : IAsyncDispos
         command.CommandText = sql;
         command.Transaction = _transaction;
         return command;
+    }
+
+    /// <summary>Starts a group that runs as one batch (an implicit transaction, no BEGIN/COMMIT of its own).</summary>
+    public void BeginBatch()
+    {
+        Inserted.Clear();
+        QueuedWebhooks.Clear();
+        SubscriptionsChanged = false;
     }
 
     public async Task BeginAsync()

@@ -15,18 +15,7 @@ public sealed class CommitSignal
     /// <summary>Records a commit (from the store's writer) and wakes every waiter.</summary>
     public void Notify(long tip)
     {
-        var seen = Interlocked.Read(ref _tip);
-        while (tip > seen)
-        {
-            var previous = Interlocked.CompareExchange(ref _tip, tip, seen);
-            if (previous == seen)
-            {
-                break;
-            }
-
-            seen = previous;
-        }
-
+        AtomicMax.Raise(ref _tip, tip);
         Interlocked.Exchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 

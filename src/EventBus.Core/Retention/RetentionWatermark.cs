@@ -13,20 +13,7 @@ public sealed class RetentionWatermark
     public long DeletedThrough => Interlocked.Read(ref _deletedThrough);
 
     /// <summary>Raises the mark to <paramref name="deletedThrough"/> (a lower value is ignored).</summary>
-    public void Advance(long deletedThrough)
-    {
-        var current = Interlocked.Read(ref _deletedThrough);
-        while (deletedThrough > current)
-        {
-            var seen = Interlocked.CompareExchange(ref _deletedThrough, deletedThrough, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
-    }
+    public void Advance(long deletedThrough) => Events.AtomicMax.Raise(ref _deletedThrough, deletedThrough);
 
     /// <summary>Whether reading after <paramref name="cursor"/> would miss deleted events.</summary>
     public bool Truncates(long cursor) => cursor < DeletedThrough;

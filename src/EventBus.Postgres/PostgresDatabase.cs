@@ -116,6 +116,13 @@ internal sealed class PostgresDatabase : IAsyncDisposable
                            pg_database_size(current_database())
                     """);
                 var fault = _faults.Current;
+                if (fault is { Fault: StoreFault.Unreachable })
+                {
+                    // It answered this read: the outage is over, whether or not anything was written since.
+                    _faults.Clear();
+                    fault = null;
+                }
+
                 return new StoreState("postgres", Location, _schemaVersion, tip, live, _writer is not null && fault is null)
                 {
                     Fault = fault,

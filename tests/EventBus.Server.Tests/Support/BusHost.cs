@@ -66,6 +66,10 @@ internal sealed class BusHost : IAsyncDisposable
     public static Task<BusHost> StartOnSqliteAsync(string directory, params string[] extraArgs) =>
         StartInAsync(directory, false, null, extraArgs, Path.Combine(directory, "bus.db"));
 
+    /// <summary>Starts on <paramref name="database"/> (a postgres:// URL, say one through a <see cref="TcpProxy"/>), keeping its folder's other data in <paramref name="directory"/>.</summary>
+    public static Task<BusHost> StartOnDatabaseAsync(string directory, string database, params string[] extraArgs) =>
+        StartInAsync(directory, false, null, extraArgs, database);
+
     private static string NewDirectory() => Path.Combine(Path.GetTempPath(), "eventbus-tests", Guid.NewGuid().ToString("N"));
 
     private static async Task<BusHost> StartInAsync(

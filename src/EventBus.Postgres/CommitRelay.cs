@@ -19,6 +19,7 @@ internal sealed class CommitRelay(PostgresDatabase database, ICommitObserver obs
     private long _subscriptionsVersion;
     private int _localInFlight;
     private long _deferredTip;
+    private int _readQueued;
     private Task _loop = Task.CompletedTask;
 
     /// <summary>The newest id passed on to the observer.</summary>
@@ -63,7 +64,7 @@ internal sealed class CommitRelay(PostgresDatabase database, ICommitObserver obs
         Interlocked.Exchange(ref _localInFlight, 0);
         if (Interlocked.Read(ref _deferredTip) > 0)
         {
-            _queue.Writer.TryWrite(new Work([], [], Backstop: false, Local: false));
+            RequestRead();
         }
     }
 
@@ -79,7 +80,7 @@ internal sealed class CommitRelay(PostgresDatabase database, ICommitObserver obs
         var colon = payload.IndexOf(':', StringComparison.Ordinal);
         if (colon < 0 || !long.TryParse(payload.AsSpan(colon + 1), out var tip))
         {
-            _queue.Writer.TryWrite(new Work([], [], Backstop: false, Local: false));
+            RequestRead();
             return;
         }
 
@@ -93,6 +94,18 @@ internal sealed class CommitRelay(PostgresDatabase database, ICommitObserver obs
         // set is always seen by that hand-over; once the flag is clear, the notification is read at once.
         AtomicMax.Raise(ref _deferredTip, tip);
         if (Interlocked.CompareExchange(ref _localInFlight, 0, 0) == 0)
+        {
+            RequestRead();
+        }
+    }
+
+    /// <summary>
+    /// Queues a read of what follows the watermark, unless one is queued and not started yet: that one will see this
+    /// commit too, so a burst of notifications from a busy node costs one read, not one each.
+    /// </summary>
+    private void RequestRead()
+    {
+        if (Interlocked.Exchange(ref _readQueued, 1) == 0)
         {
             _queue.Writer.TryWrite(new Work([], [], Backstop: false, Local: false));
         }
@@ -139,6 +152,7 @@ internal sealed class CommitRelay(PostgresDatabase database, ICommitObserver obs
         }
         else if (!work.Local)
         {
+            Interlocked.Exchange(ref _readQueued, 0);
             Interlocked.Exchange(ref _deferredTip, 0);
             await CatchUpAsync(long.MaxValue);
         }
@@ -170,31 +184,19 @@ internal sealed class CommitRelay(PostgresDatabase database, ICommitObserver obs
         while (Watermark < upTo)
         {
             var after = Watermark;
-            var (page, webhooks) = await database.ReadAsync(async c =>
-            {
-                var read = await PgEvents.ReadAsync(c, new EventQuery(after, PageSize));
-                string[] queued = [];
-                if (read.Events.Count > 0)
-                {
-                    queued = (await c.QueryAsync<string>(
-                        "SELECT DISTINCT webhook_id FROM webhook_deliveries WHERE event_id > @After AND event_id <= @Last AND status = 0",
-                        new { After = after, Last = read.Events[^1].Id })).ToArray();
-                }
-
-                return (read, queued);
-            });
-            if (page.Events.Count == 0)
+            var (events, hasMore, webhooks) = await database.ReadAsync(c => PgEvents.FollowAsync(c, after, PageSize));
+            if (events.Count == 0)
             {
                 return;
             }
 
-            Pass([.. page.Events]);
+            Pass([.. events]);
             if (webhooks.Length > 0)
             {
                 observer.OnDeliveriesQueued(webhooks);
             }
 
-            if (!page.HasMore)
+            if (!hasMore)
             {
                 return;
             }

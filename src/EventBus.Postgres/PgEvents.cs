@@ -77,6 +77,56 @@ internal static class PgEvents
     }
 
     /// <summary>
+    /// What follows <paramref name="after"/>, for the commit relay, in one round trip: up to <paramref name="limit"/>
+    /// committed events (every id up to the counter has committed: the counter commits with them) and the webhooks with
+    /// pending deliveries for them. The second statement may see a few newer commits than the first; a webhook woken
+    /// early reads its deliveries from the store all the same.
+    /// </summary>
+    public static async Task<(List<BusEvent> Events, bool HasMore, string[] Webhooks)> FollowAsync(NpgsqlConnection connection, long after, int limit)
+    {
+        const string page = "SELECT id FROM events WHERE id > @after AND id <= (SELECT last_id FROM event_counter) ORDER BY id LIMIT @limit";
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(
+                    $"SELECT {Columns} FROM events WHERE id > @after AND id <= (SELECT last_id FROM event_counter) ORDER BY id LIMIT @limit + 1")
+                {
+                    Parameters = { new("after", after), new("limit", limit) },
+                },
+                new NpgsqlBatchCommand(
+                    $"SELECT DISTINCT webhook_id FROM webhook_deliveries WHERE status = 0 AND event_id > @after AND event_id <= (SELECT max(id) FROM ({page}) p)")
+                {
+                    Parameters = { new("after", after), new("limit", limit) },
+                },
+            },
+        };
+        var events = new List<BusEvent>();
+        var webhooks = new List<string>();
+        await using (var reader = await batch.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                events.Add(Map(reader));
+            }
+
+            await reader.NextResultAsync();
+            while (await reader.ReadAsync())
+            {
+                webhooks.Add(reader.GetString(0));
+            }
+        }
+
+        var hasMore = events.Count > limit;
+        if (hasMore)
+        {
+            events.RemoveAt(events.Count - 1);
+        }
+
+        return (events, hasMore, [.. webhooks]);
+    }
+
+    /// <summary>
     /// A page of events. The tip is read first; every id up to it has committed (ids are handed out under the counter's
     /// lock and the counter commits with them), so a cursor read never passes over one that commits later.
     /// </summary>

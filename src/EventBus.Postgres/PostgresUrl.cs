@@ -31,6 +31,10 @@ public static class PostgresUrl
             Timeout = 5,
             CommandTimeout = 30,
             NoResetOnClose = true,
+            // Statements run thousands of times a second (the relay's read, session lookups) are prepared once per
+            // connection. Behind PgBouncer in transaction mode that needs PgBouncer 1.21+ (max_prepared_statements);
+            // "?Max+Auto+Prepare=0" turns it off.
+            MaxAutoPrepare = 64,
         };
         if (uri.UserInfo.Length > 0)
         {

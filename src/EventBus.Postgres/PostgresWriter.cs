@@ -151,9 +151,16 @@ internal sealed class PostgresWriter : IAsyncDisposable
         }
 
         var connection = await _dataSource.OpenConnectionAsync();
-        await using (var generic = new NpgsqlCommand("SET plan_cache_mode = force_generic_plan", connection))
+        try
         {
+            // The group statement's plan does not depend on its values: plan it once, not for each group.
+            await using var generic = new NpgsqlCommand("SET plan_cache_mode = force_generic_plan", connection);
             await generic.ExecuteNonQueryAsync();
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
         }
 
         _context = new PgWriteContext(connection);

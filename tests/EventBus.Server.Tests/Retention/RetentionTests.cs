@@ -72,7 +72,10 @@ public sealed class RetentionTests : IAsyncLifetime
         await _client.CallAsync("get_events", new { session_id = otherReader, resume = true }); // reads its DM
         var broadcast = (await PublishAsync("all", "note")).GetProperty("event_id").GetInt64();
         await _receiver.WaitForAsync(1, "/hook"); // tried, answered 503: pending
-        await _receiver.WaitForAsync(1, "/reject"); // answered 400: a dead letter at once
+        await _receiver.WaitForAsync(1, "/reject"); // answered 400: a dead letter at once, once the attempt is recorded
+        var dispatcher = _host.Service<EventBus.Server.Webhooks.WebhookDispatcher>();
+        await Waiting.UntilAsync(dispatcher.Changed, async () =>
+            (await _client.CallAsync("list_deliveries", new { status = "failed" })).GetProperty("deliveries").GetArrayLength() > 0);
 
         _host.Time!.Advance(TimeSpan.FromDays(2));
         var fresh = (await PublishAsync("mqtt:sensors:a")).GetProperty("event_id").GetInt64();

@@ -15,9 +15,24 @@ internal static class PgEvents
     public const string Tip = "SELECT last_id FROM event_counter";
 
     /// <summary>
-    /// Inserts one event with the next id of the group and, in the same statement, one pending delivery per matching
-    /// active webhook (the transactional outbox; matching as <see cref="Core.Webhooks.WebhookFilter"/>: channel prefix,
-    /// type in the list or no list, an events subscription only until it expires). Webhooks are read from the table, so one registered on another node counts at once.
+    /// The outbox rows for the events of a CTE <c>e (id, event_type, channel, timestamp_ms)</c>: one pending delivery per
+    /// matching active webhook (as <see cref="Core.Webhooks.WebhookFilter"/>: channel prefix, type in the list or no
+    /// list, an events subscription only until it expires), returning the webhooks that got one.
+    /// </summary>
+    public const string QueueDeliveries =
+        """
+        INSERT INTO webhook_deliveries (webhook_id, event_id, status, attempts, retry_index, next_attempt_ms, created_at_ms)
+        SELECT w.webhook_id, e.id, 0, 0, 0, e.timestamp_ms, e.timestamp_ms FROM e CROSS JOIN webhooks w
+        WHERE w.active AND w.deleted_at_ms IS NULL AND starts_with(e.channel, w.channel)
+          AND (w.event_types IS NULL OR e.event_type = ANY (w.event_types))
+          AND (w.expires_at_ms IS NULL OR w.expires_at_ms > e.timestamp_ms)
+        ORDER BY e.id, w.created_at_ms, w.webhook_id
+        RETURNING webhook_id
+        """;
+
+    /// <summary>
+    /// Inserts one event with the next id of the group and, in the same statement, its outbox rows
+    /// (<see cref="QueueDeliveries"/>). Webhooks are read from the table, so one registered on another node counts at once.
     /// </summary>
     public static async Task<BusEvent> InsertAsync(PgWriteContext w, NewEvent e)
     {
@@ -27,14 +42,8 @@ internal static class PgEvents
             WITH e AS (
                 INSERT INTO events (id, event_type, payload, session_id, timestamp_ms, channel, correlation_id, signal_level, title, tags)
                 VALUES (@id, @type, @payload, @session, @ts, @channel, @correlation, @level, @title, @tags)
-                RETURNING id)
-            INSERT INTO webhook_deliveries (webhook_id, event_id, status, attempts, retry_index, next_attempt_ms, created_at_ms)
-            SELECT w.webhook_id, e.id, 0, 0, 0, @ts, @ts FROM e CROSS JOIN webhooks w
-            WHERE w.active AND w.deleted_at_ms IS NULL AND starts_with(@channel, w.channel)
-              AND (w.event_types IS NULL OR @type = ANY (w.event_types)) AND (w.expires_at_ms IS NULL OR w.expires_at_ms > @ts)
-            ORDER BY w.created_at_ms, w.webhook_id
-            RETURNING webhook_id
-            """);
+                RETURNING id, event_type, channel, timestamp_ms)
+            """ + QueueDeliveries);
         var p = command.Parameters;
         p.AddWithValue("id", id);
         p.AddWithValue("type", e.EventType);

@@ -39,13 +39,8 @@ internal static class PgPublishGroup
             FROM (SELECT publisher, max(timestamp_ms) AS ts FROM t WHERE publisher IS NOT NULL GROUP BY publisher) p
             WHERE sessions.session_id = p.publisher AND sessions.deleted_at_ms IS NULL),
         d AS (
-            INSERT INTO webhook_deliveries (webhook_id, event_id, status, attempts, retry_index, next_attempt_ms, created_at_ms)
-            SELECT w.webhook_id, e.id, 0, 0, 0, e.timestamp_ms, e.timestamp_ms FROM e CROSS JOIN webhooks w
-            WHERE w.active AND w.deleted_at_ms IS NULL AND starts_with(e.channel, w.channel)
-              AND (w.event_types IS NULL OR e.event_type = ANY (w.event_types))
-              AND (w.expires_at_ms IS NULL OR w.expires_at_ms > e.timestamp_ms)
-            ORDER BY e.id, w.created_at_ms, w.webhook_id
-            RETURNING webhook_id)
+        """ + PgEvents.QueueDeliveries + """
+        )
         SELECT base, ARRAY(SELECT DISTINCT webhook_id FROM d), pg_notify('eventbus', 'e:' || (base + @n)) FROM c
         """;
 

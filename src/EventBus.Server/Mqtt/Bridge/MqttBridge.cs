@@ -288,29 +288,42 @@ internal sealed partial class MqttBridge(
         await follower.FollowAsync(position.Value, filter, async (events, ct) =>
         {
             var sent = 0;
-            foreach (var e in events)
+            long? done = null;
+            try
             {
-                if (_out.Map(e) is not { } message)
+                foreach (var e in events)
                 {
-                    LogRefusedOut(logger, name, e.Id, e.Channel, "the out-rule's topic template makes no valid topic of it");
-                    State.AddRefused();
-                    continue;
-                }
+                    if (_out.Map(e) is not { } message)
+                    {
+                        LogRefusedOut(logger, name, e.Id, e.Channel, "the out-rule's topic template makes no valid topic of it");
+                        State.AddRefused();
+                        done = e.Id;
+                        continue;
+                    }
 
-                var result = await client.PublishAsync(message, ct);
-                if (!result.IsSuccess)
-                {
-                    // Refused by the broker (not authorized, a bad topic): sending it again would be refused again.
-                    LogRefusedOut(logger, name, e.Id, e.Channel, $"the broker answered {result.ReasonCode} {result.ReasonString}");
-                    State.AddRefused();
-                    continue;
-                }
+                    var result = await client.PublishAsync(message, ct);
+                    done = e.Id;
+                    if (!result.IsSuccess)
+                    {
+                        // Refused by the broker (not authorized, a bad topic): sending it again would be refused again.
+                        LogRefusedOut(logger, name, e.Id, e.Channel, $"the broker answered {result.ReasonCode} {result.ReasonString}");
+                        State.AddRefused();
+                        continue;
+                    }
 
-                sent++;
+                    sent++;
+                }
             }
-
-            State.AddOut(sent);
-            await positions.SavePositionAsync(PositionKey, events[^1].Id, time.GetUtcNow(), ct);
+            finally
+            {
+                State.AddOut(sent);
+                if (done is { } id)
+                {
+                    // Saved even when the bus is stopping: what the broker acknowledged is not sent again after a
+                    // clean restart (a crash between the PUBACK and this write still resends: at least once).
+                    await positions.SavePositionAsync(PositionKey, id, time.GetUtcNow(), CancellationToken.None);
+                }
+            }
         }, TimeSpan.FromMinutes(1), null, cancellationToken);
     }
 

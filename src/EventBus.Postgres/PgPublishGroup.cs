@@ -45,10 +45,10 @@ internal static class PgPublishGroup
         """;
 
     /// <summary>
-    /// Runs the group and fills <paramref name="w"/>'s <see cref="PgWriteContext.Inserted"/> and queued webhooks; returns
+    /// Runs the group (synchronously: it is called on the writer's own thread, see <see cref="PostgresWriter"/>) and fills <paramref name="w"/>'s <see cref="PgWriteContext.Inserted"/> and queued webhooks; returns
     /// each publish's outcome in order. Nothing is kept when it throws (the batch is one transaction).
     /// </summary>
-    public static async Task<PublishOutcome[]> RunAsync(PgWriteContext w, IReadOnlyList<(NewEvent Event, string? Publisher)> publishes)
+    public static PublishOutcome[] Run(PgWriteContext w, IReadOnlyList<(NewEvent Event, string? Publisher)> publishes)
     {
         var n = publishes.Count;
         var types = new string[n];
@@ -80,7 +80,7 @@ internal static class PgPublishGroup
             anyPublisher |= publisher is not null;
         }
 
-        await using var batch = new NpgsqlBatch(w.Connection);
+        using var batch = new NpgsqlBatch(w.Connection);
         if (anyPublisher)
         {
             var read = new NpgsqlBatchCommand(Publishers);
@@ -109,21 +109,21 @@ internal static class PgPublishGroup
         string[] webhooks;
         // Prepared once per connection (later calls find it): parsing and planning this statement costs PostgreSQL more
         // than running it.
-        await batch.PrepareAsync();
-        await using (var reader = await batch.ExecuteReaderAsync())
+        batch.Prepare();
+        using (var reader = batch.ExecuteReader())
         {
             if (anyPublisher)
             {
-                while (await reader.ReadAsync())
+                while (reader.Read())
                 {
                     var session = PgSessionRow.Read(reader).ToSession();
                     found[session.SessionId] = session;
                 }
 
-                await reader.NextResultAsync();
+                reader.NextResult();
             }
 
-            await reader.ReadAsync();
+            reader.Read();
             baseId = reader.GetInt64(0);
             webhooks = reader.GetFieldValue<string[]>(1);
         }

@@ -29,7 +29,10 @@ internal sealed class PostgresWriter : IAsyncDisposable
         _faults = faults;
         _relay = relay;
         _queue = Channel.CreateBounded<WriteOp>(new BoundedChannelOptions(16_384) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        _loop = Task.Run(RunAsync);
+        // The loop has a thread of its own and waits on PostgreSQL synchronously: the answer to a group wakes this thread
+        // at once, where an async continuation would queue behind the HTTP work in the thread pool (on a busy two-core
+        // machine that queue added ~0.3 ms to every group, and groups commit one at a time across all nodes).
+        _loop = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>Runs <paramref name="work"/> inside the next commit group and returns its result after the commit.</summary>
@@ -52,11 +55,11 @@ internal sealed class PostgresWriter : IAsyncDisposable
         return await op.Task.WaitAsync(cancellationToken);
     }
 
-    private async Task RunAsync()
+    private void Run()
     {
         var batch = new List<WriteOp>(_maxGroupSize);
         var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync())
+        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             batch.Clear();
             while (batch.Count < _maxGroupSize && reader.TryRead(out var op))
@@ -66,13 +69,13 @@ internal sealed class PostgresWriter : IAsyncDisposable
 
             if (batch is [not PublishOp])
             {
-                await TryCommitAsync(batch, isolated: true);
+                TryCommitAsync(batch, isolated: true).GetAwaiter().GetResult();
             }
-            else if (!await TryCommitAsync(batch, isolated: false))
+            else if (!TryCommitAsync(batch, isolated: false).GetAwaiter().GetResult())
             {
                 foreach (var op in batch)
                 {
-                    await TryCommitAsync([op], isolated: true);
+                    TryCommitAsync([op], isolated: true).GetAwaiter().GetResult();
                 }
             }
         }
@@ -88,7 +91,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
             if (!isolated && ops.All(op => op is PublishOp))
             {
                 context.BeginBatch();
-                var outcomes = await PgPublishGroup.RunAsync(context, [.. ops.Cast<PublishOp>().Select(op => (op.Event, op.Publisher))]);
+                var outcomes = PgPublishGroup.Run(context, [.. ops.Cast<PublishOp>().Select(op => (op.Event, op.Publisher))]);
                 for (var i = 0; i < outcomes.Length; i++)
                 {
                     ((PublishOp)ops[i]).SetResult(outcomes[i]);

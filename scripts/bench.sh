@@ -199,7 +199,7 @@ if [[ " $PARTS " == *" nodes "* ]]; then
     NODES_ARGS+=(${BENCH_NODES_ARGS:-})
     "$DOTNET" "$BENCH_DLL" nodes --mcp "$NODE_A_URL/mcp" --mcp-b "$NODE_B_URL/mcp" --sqlite-mcp "$NODES_SQLITE_URL/mcp" \
         --postgres "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=eventbus_bench_raw" \
-        --server-pid "$NODE_A_PID" --out bench/results "${NODES_ARGS[@]}"
+        --server-pid "$NODE_A_PID" --server-pid-b "$NODE_B_PID" --out bench/results "${NODES_ARGS[@]}"
     kill -TERM "$NODE_A_PID" "$NODE_B_PID" "$NODES_SQLITE_PID" 2>/dev/null || true
     wait "$NODE_A_PID" "$NODE_B_PID" "$NODES_SQLITE_PID" 2>/dev/null || true
     pg_stop

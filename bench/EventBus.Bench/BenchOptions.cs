@@ -27,6 +27,9 @@ internal sealed class BenchOptions
 
     public int? ReadServerPid { get; private set; }
 
+    /// <summary>nodes: node B's process, paused (SIGSTOP) while node A is measured alone.</summary>
+    public int? ServerPidB { get; private set; }
+
     public int? RedisPid { get; private set; }
 
     /// <summary>A directory for the in-process store diagnostics' database.</summary>
@@ -129,6 +132,7 @@ internal sealed class BenchOptions
                 case "--redis": options.Redis = value; break;
                 case "--server-pid": options.ServerPid = Int(name, value, 1); break;
                 case "--read-server-pid": options.ReadServerPid = Int(name, value, 1); break;
+                case "--server-pid-b": options.ServerPidB = Int(name, value, 1); break;
                 case "--redis-pid": options.RedisPid = Int(name, value, 1); break;
                 case "--scratch": options.Scratch = value; break;
                 case "--out": options.Out = value; break;

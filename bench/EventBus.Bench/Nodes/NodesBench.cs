@@ -10,8 +10,8 @@ namespace EventBus.Bench.Nodes;
 /// <summary>
 /// <c>EventBus.Bench nodes</c>: the PostgreSQL store and several nodes, in one run.
 /// <list type="bullet">
-/// <item>Durable publish ×<see cref="BenchOptions.Clients"/> through MCP on a PostgreSQL-backed node, next to the same
-/// on a SQLite server and next to PostgreSQL's own ceiling (the same number of clients, each on its own connection,
+/// <item>Durable publish ×<see cref="BenchOptions.Clients"/> through MCP on a PostgreSQL-backed node (with node B
+/// following, and alone while node B is paused when <c>--server-pid-b</c> is given), next to the same on a SQLite server and next to PostgreSQL's own ceiling (the same number of clients, each on its own connection,
 /// doing a prepared single-row <c>INSERT</c> that commits), in interleaved rounds.</item>
 /// <item>Publish → push latency with one subscriber, the publisher on node A and the subscriber on node A (same node)
 /// or node B (cross node: woken through LISTEN/NOTIFY), in interleaved rounds.</item>
@@ -74,26 +74,32 @@ internal sealed class NodesBench(BenchOptions options)
                 return ops;
             }
 
-            var sides = new List<(string Key, string Title, IReadOnlyList<Operation> Ops)>
+            var nodeAOps = await McpSide(nodeA, "bench-nodes-postgres");
+            var sides = new List<(string Key, string Title, IReadOnlyList<Operation> Ops, bool PauseB)>
             {
-                ("sqlite", "publish_event through MCP, SQLite server", await McpSide(sqlite, "bench-nodes-sqlite")),
-                ("postgres", "publish_event through MCP, PostgreSQL node", await McpSide(nodeA, "bench-nodes-postgres")),
-                ("raw", "Npgsql single-row INSERT (autocommit), same PostgreSQL", await RawSideAsync(postgres, connections, cancellationToken)),
+                ("sqlite", "publish_event through MCP, SQLite server", await McpSide(sqlite, "bench-nodes-sqlite"), false),
+                ("postgres", "publish_event through MCP, PostgreSQL node A, node B following", nodeAOps, false),
             };
+            if (options.ServerPidB is not null)
+            {
+                sides.Add(("postgres-1", "publish_event through MCP, PostgreSQL node A alone (node B paused)", nodeAOps, true));
+            }
+
+            sides.Add(("raw", "Npgsql single-row INSERT (autocommit), same PostgreSQL", await RawSideAsync(postgres, connections, cancellationToken), false));
 
             var cpu = new CpuMeter(null, null);
             var rounds = sides.ToDictionary(s => s.Key, _ => new List<RunSample>());
             foreach (var side in sides)
             {
                 Phase.Progress($"nodes: warm-up {side.Key} x{options.Clients} {options.Warmup.TotalSeconds:F0} s");
-                await ClosedLoop.RunAsync(side.Ops, options.Warmup, cpu, cancellationToken);
+                await RunSideAsync(side.Ops, side.PauseB, options.Warmup, cpu, cancellationToken);
             }
 
             for (var round = 1; round <= options.Repetitions; round++)
             {
                 foreach (var side in sides)
                 {
-                    var sample = await ClosedLoop.RunAsync(side.Ops, options.Duration, cpu, cancellationToken);
+                    var sample = await RunSideAsync(side.Ops, side.PauseB, options.Duration, cpu, cancellationToken);
                     rounds[side.Key].Add(sample);
                     Phase.Progress($"nodes round {round}/{options.Repetitions} {side.Key,-8} {sample.OpsPerSecond,9:N0} /s  p50 {sample.P50Ms,6:F3}  p99 {sample.P99Ms,7:F3} ms{(sample.Errors == 0 ? "" : $"  ERRORS {sample.Errors}: {sample.FirstError}")}");
                 }
@@ -117,6 +123,46 @@ internal sealed class NodesBench(BenchOptions options)
             {
                 await connection.DisposeAsync();
             }
+        }
+    }
+
+    /// <summary>
+    /// Runs one side's closed loop. With <paramref name="pauseB"/>, node B is stopped (SIGSTOP) meanwhile — node A alone
+    /// on the database, as a single PostgreSQL-backed node runs — and continued after, with a second to catch up before
+    /// the next side so its catch-up read does not land in another side's round.
+    /// </summary>
+    private async Task<RunSample> RunSideAsync(IReadOnlyList<Operation> ops, bool pauseB, TimeSpan duration, CpuMeter cpu, CancellationToken cancellationToken)
+    {
+        if (!pauseB)
+        {
+            return await ClosedLoop.RunAsync(ops, duration, cpu, cancellationToken);
+        }
+
+        var nodeB = options.ServerPidB!.Value;
+        Signal(nodeB, SigStop);
+        try
+        {
+            return await ClosedLoop.RunAsync(ops, duration, cpu, cancellationToken);
+        }
+        finally
+        {
+            Signal(nodeB, SigCont);
+            await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+        }
+    }
+
+    private const int SigCont = 18;
+    private const int SigStop = 19;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
+    private static extern int Kill(int pid, int signal);
+
+    private static void Signal(int pid, int signal)
+    {
+        if (Kill(pid, signal) != 0)
+        {
+            throw new BenchException($"could not signal node B (pid {pid}, signal {signal}): errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
         }
     }
 
@@ -186,7 +232,12 @@ internal sealed class NodesBench(BenchOptions options)
         var postgres = report.Throughput.Single(t => t.Key == "postgres");
         var raw = report.Throughput.Single(t => t.Key == "raw");
         var sqlite = report.Throughput.Single(t => t.Key == "sqlite");
-        output.WriteLine($"  postgres / raw PostgreSQL insert: {postgres.OpsPerSecond / raw.OpsPerSecond:F2}   (goal >= 0.70)");
+        output.WriteLine($"  postgres / raw PostgreSQL insert: {postgres.OpsPerSecond / raw.OpsPerSecond:F2}   (goal >= 0.70; node B following)");
+        if (report.Throughput.SingleOrDefault(t => t.Key == "postgres-1") is { } alone)
+        {
+            output.WriteLine($"  postgres-1 / raw insert:          {alone.OpsPerSecond / raw.OpsPerSecond:F2}   (goal >= 0.70; node A alone)");
+        }
+
         output.WriteLine($"  postgres / sqlite:                {postgres.OpsPerSecond / sqlite.OpsPerSecond:F2}");
 
         var push = report.Push;

@@ -45,8 +45,9 @@ internal static class PgPublishGroup
         """;
 
     /// <summary>
-    /// Runs the group (synchronously: it is called on the writer's own thread, see <see cref="PostgresWriter"/>) and fills <paramref name="w"/>'s <see cref="PgWriteContext.Inserted"/> and queued webhooks; returns
-    /// each publish's outcome in order. Nothing is kept when it throws (the batch is one transaction).
+    /// Runs the group (synchronously: it is called on the writer's own thread, see <see cref="PostgresWriter"/>) and
+    /// fills <paramref name="w"/>'s <see cref="PgWriteContext.Inserted"/> and queued webhooks; returns each publish's
+    /// outcome in order. Nothing is kept when it throws (the batch is one transaction).
     /// </summary>
     public static PublishOutcome[] Run(PgWriteContext w, IReadOnlyList<(NewEvent Event, string? Publisher)> publishes)
     {

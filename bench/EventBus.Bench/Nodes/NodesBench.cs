@@ -11,8 +11,9 @@ namespace EventBus.Bench.Nodes;
 /// <c>EventBus.Bench nodes</c>: the PostgreSQL store and several nodes, in one run.
 /// <list type="bullet">
 /// <item>Durable publish ×<see cref="BenchOptions.Clients"/> through MCP on a PostgreSQL-backed node (with node B
-/// following, and alone while node B is paused when <c>--server-pid-b</c> is given), next to the same on a SQLite server and next to PostgreSQL's own ceiling (the same number of clients, each on its own connection,
-/// doing a prepared single-row <c>INSERT</c> that commits), in interleaved rounds.</item>
+/// following, and alone while node B is paused when <c>--server-pid-b</c> is given), next to the same on a SQLite
+/// server and next to PostgreSQL's own ceiling (the same number of clients, each on its own connection, doing a
+/// prepared single-row <c>INSERT</c> that commits), in interleaved rounds.</item>
 /// <item>Publish → push latency with one subscriber, the publisher on node A and the subscriber on node A (same node)
 /// or node B (cross node: woken through LISTEN/NOTIFY), in interleaved rounds.</item>
 /// </list>

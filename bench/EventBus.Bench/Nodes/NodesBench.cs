@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using EventBus.Bench.Clients;
 using EventBus.Bench.Load;
@@ -132,38 +133,40 @@ internal sealed class NodesBench(BenchOptions options)
     /// on the database, as a single PostgreSQL-backed node runs — and continued after, with a second to catch up before
     /// the next side so its catch-up read does not land in another side's round.
     /// </summary>
-    private async Task<RunSample> RunSideAsync(IReadOnlyList<Operation> ops, bool pauseB, TimeSpan duration, CpuMeter cpu, CancellationToken cancellationToken)
+    private async Task<RunSample> RunSideAsync(
+        IReadOnlyList<Operation> ops, bool pauseB, TimeSpan duration, CpuMeter cpu, CancellationToken cancellationToken)
     {
-        if (!pauseB)
+        if (pauseB)
         {
-            return await ClosedLoop.RunAsync(ops, duration, cpu, cancellationToken);
+            Signal(options.ServerPidB!.Value, SigStop);
         }
 
-        var nodeB = options.ServerPidB!.Value;
-        Signal(nodeB, SigStop);
         try
         {
             return await ClosedLoop.RunAsync(ops, duration, cpu, cancellationToken);
         }
         finally
         {
-            Signal(nodeB, SigCont);
-            await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+            if (pauseB)
+            {
+                Signal(options.ServerPidB!.Value, SigCont);
+                await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+            }
         }
     }
 
     private const int SigCont = 18;
     private const int SigStop = 19;
 
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int Kill(int pid, int signal);
 
     private static void Signal(int pid, int signal)
     {
         if (Kill(pid, signal) != 0)
         {
-            throw new BenchException($"could not signal node B (pid {pid}, signal {signal}): errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+            throw new BenchException($"could not signal node B (pid {pid}, signal {signal}): errno {Marshal.GetLastPInvokeError()}");
         }
     }
 
